@@ -1,0 +1,60 @@
+# One-command entry points. Everything installs what it needs into .venv on first use.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export AIRFLOW__CORE__UNIT_TEST_MODE := False
+export PYTHONPATH := $(CURDIR)/include$(if $(PYTHONPATH),:$(PYTHONPATH))
+
+.PHONY: help install airflow-db test demo bench lint format sandbox clean
+
+help:
+	@echo "make demo    run the pipelines end to end against the local lemlist sandbox"
+	@echo "make test    create .venv, install everything, run the whole test suite"
+	@echo "make bench   run the benchmarks, write bench/results.json"
+	@echo "make lint    ruff check + ruff format --check"
+	@echo "make sandbox start the lemlist sandbox on 127.0.0.1:8089 (Ctrl-C to stop)"
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip wheel
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+$(AIRFLOW_HOME)/.migrated: $(STAMP)
+	@mkdir -p $(AIRFLOW_HOME)
+	$(VENV)/bin/airflow db migrate > $(AIRFLOW_HOME)/migrate.log 2>&1 || (tail -30 $(AIRFLOW_HOME)/migrate.log; exit 1)
+	@touch $@
+
+airflow-db: $(AIRFLOW_HOME)/.migrated
+
+test: install airflow-db
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: install airflow-db
+	$(PY) scripts/demo.py
+
+bench: install airflow-db
+	$(PY) bench/run.py $(BENCH)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+sandbox: install
+	$(PY) -m lemlist_sandbox --host 127.0.0.1 --port 8089 --seed demo
+
+clean:
+	rm -rf $(AIRFLOW_HOME) .pytest_cache .ruff_cache test-artifacts

@@ -1,0 +1,8 @@
+"""A local stand-in for the lemlist API, over real HTTP: for the demo, the tests and the benchmarks."""
+
+from .app import Sandbox, create_app
+from .config import Faults, SandboxConfig
+from .seed import DEMO_KEY, OTHER_KEY
+from .server import SandboxServer, free_port
+
+__all__ = ["DEMO_KEY", "OTHER_KEY", "Faults", "Sandbox", "SandboxConfig", "SandboxServer", "create_app", "free_port"]

@@ -1,0 +1,51 @@
+"""Shared fixtures: a real lemlist sandbox over HTTP on loopback, and an isolated Airflow home.
+
+Airflow reads its configuration at import time, so the environment is set here before anything imports it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".airflow"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
+os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(ROOT / "plugins"))
+
+from lemlist_sandbox import DEMO_KEY, SandboxServer  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """One sandbox for the session, at the real 20 requests / 2 s, with fast async jobs.
+
+    Tests that change faults or the rate limit must restore them (use ``fresh_sandbox`` instead
+    when a test needs its own settings).
+    """
+    with SandboxServer(time_scale=0.01) as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_sandbox():
+    """A sandbox of its own for tests that change global settings (faults, rate limit)."""
+    with SandboxServer(time_scale=0.01) as server:
+        yield server
+
+
+@pytest.fixture
+def team_key(sandbox) -> str:
+    """An empty team of its own, so a test's data and rate budget are isolated from every other test."""
+    key = f"test-key-{uuid.uuid4().hex[:12]}"
+    sandbox.create_team(key, name="pytest team", credits=100_000)
+    return key
+
+
+@pytest.fixture
+def demo_key() -> str:
+    return DEMO_KEY
