@@ -1,0 +1,72 @@
+"""lemwarm (mailbox warm-up): start, pause and settings of one mailbox."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+
+from ..deps import current_team
+from ..errors import LemlistError
+from ..state import Team, now_iso
+from .users import ensure_owner
+
+router = APIRouter()
+
+
+def _mailbox(team: Team, mailbox_id: str) -> dict:
+    ensure_owner(team)
+    mailbox = team.mailboxes.get(mailbox_id)
+    if mailbox is None:
+        # The spec lists no 404 for lemwarm: an unknown mailbox is a bad request.
+        raise LemlistError(400, "Mailbox not found")
+    mailbox.setdefault(
+        "lemwarmSettings",
+        {
+            "dailyLimit": 20,
+            "warmupTemplate": "default",
+            "warmEmailMax": 20,
+            "warmEmailRampup": 2,
+            "deliverability": {"score": 92, "lastAt": now_iso()},
+        },
+    )
+    return mailbox
+
+
+def _set_active(mailbox: dict, active: bool) -> None:
+    mailbox.setdefault("lemwarm", {})["active"] = active
+
+
+@router.post("/lemwarm/{userMailboxId}/start")
+async def start(userMailboxId: str, team: Team = Depends(current_team)) -> dict:  # noqa: N803
+    _set_active(_mailbox(team, userMailboxId), True)
+    return {"ok": True}
+
+
+@router.post("/lemwarm/{userMailboxId}/pause")
+async def pause(userMailboxId: str, team: Team = Depends(current_team)) -> dict:  # noqa: N803
+    _set_active(_mailbox(team, userMailboxId), False)
+    return {"ok": True}
+
+
+@router.get("/lemwarm/{userMailboxId}/settings")
+async def get_settings(userMailboxId: str, team: Team = Depends(current_team)) -> dict:  # noqa: N803
+    mailbox = _mailbox(team, userMailboxId)
+    return {"active": bool(mailbox.get("lemwarm", {}).get("active")), **mailbox["lemwarmSettings"]}
+
+
+@router.patch("/lemwarm/{userMailboxId}/settings")
+async def update_settings(userMailboxId: str, request: Request, team: Team = Depends(current_team)) -> dict:  # noqa: N803
+    mailbox = _mailbox(team, userMailboxId)
+    body = await request.json()
+    if not isinstance(body, dict):
+        raise LemlistError(400, "Body must be a JSON object")
+    unknown = set(body) - {"warmEmailMax", "warmEmailRampup"}
+    if unknown:
+        raise LemlistError(400, f"Unknown settings: {', '.join(sorted(unknown))}")
+    for key, value in body.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise LemlistError(400, f"{key} must be a positive integer")
+    settings = mailbox["lemwarmSettings"]
+    settings.update(body)
+    if "warmEmailMax" in body:
+        settings["dailyLimit"] = body["warmEmailMax"]
+    return {"ok": True}

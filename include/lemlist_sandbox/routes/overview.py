@@ -1,0 +1,181 @@
+"""Cross-campaign overview: lead ids from filters, and CSV exports of activities, leads and hot leads.
+
+None of these are in the OAS; bodies are filter objects (``campaignIds``, ``types``, ``states``, ``minDate``,
+``maxDate``, ``isFirst``) and the exports answer ``text/csv`` directly.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from ..deps import current_team
+from ..errors import LemlistError
+from ..state import Team
+
+router = APIRouter()
+
+HOT_TYPES = {
+    "emailsOpened",
+    "emailsClicked",
+    "emailsReplied",
+    "emailsInterested",
+    "linkedinReplied",
+    "linkedinInterested",
+    "interested",
+    "manualInterested",
+}
+
+
+def _is_interested(lead: dict) -> bool:
+    """Marked interested by hand (``/leads/interested/...``): ``interest``/``state`` hold ``interested``."""
+    return lead.get("interested") is True or "interested" in (lead.get("interest"), lead.get("state"))
+
+
+async def _filters(request: Request) -> dict:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise LemlistError(400, "Body must be JSON") from exc
+    if not isinstance(body, dict):
+        raise LemlistError(400, "Body must be a JSON object")
+    body = body.get("filters", body) if isinstance(body.get("filters"), dict) else body
+    return body
+
+
+def _as_list(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v) for v in value]
+
+
+def _when(value) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        if isinstance(value, int | float) or str(value).isdigit():
+            return datetime.fromtimestamp(float(value), UTC)
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise LemlistError(400, f"Invalid date {value!r}") from exc
+
+
+def _activities(team: Team, filters: dict) -> list[dict]:
+    campaigns = set(_as_list(filters.get("campaignIds") or filters.get("campaignId")))
+    types = set(_as_list(filters.get("types") or filters.get("type")))
+    low, high = _when(filters.get("minDate")), _when(filters.get("maxDate"))
+    out, seen_first = [], set()
+    for activity in team.activities:
+        if campaigns and activity.get("campaignId") not in campaigns:
+            continue
+        if types and activity.get("type") not in types:
+            continue
+        when = _when(activity.get("createdAt"))
+        if (low and when and when < low) or (high and when and when > high):
+            continue
+        if filters.get("isFirst"):
+            key = (activity.get("leadId"), activity.get("type"))
+            if key in seen_first:
+                continue
+            seen_first.add(key)
+        out.append(activity)
+    return out
+
+
+def _leads(team: Team, filters: dict) -> list[dict]:
+    campaigns = set(_as_list(filters.get("campaignIds") or filters.get("campaignId")))
+    states = set(_as_list(filters.get("states") or filters.get("state")))
+    return [
+        lead
+        for lead in team.leads.values()
+        if (not campaigns or lead.get("campaignId") in campaigns)
+        and (not states or str(lead.get("state")) in states)
+    ]
+
+
+def _csv(rows: list[dict], columns: list[str], name: str) -> Response:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(
+            {k: ("" if v is None else v) for k, v in row.items() if not isinstance(v, dict | list)}
+        )
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+@router.post("/overview/activities/leadIds")
+async def activity_lead_ids(request: Request, team: Team = Depends(current_team)) -> dict:
+    ids = list(
+        dict.fromkeys(a["leadId"] for a in _activities(team, await _filters(request)) if a.get("leadId"))
+    )
+    return {"leadIds": ids, "total": len(ids)}
+
+
+@router.post("/overview/leads/ids")
+async def lead_ids(request: Request, team: Team = Depends(current_team)) -> dict:
+    ids = [lead["_id"] for lead in _leads(team, await _filters(request))]
+    return {"leadIds": ids, "total": len(ids)}
+
+
+_ACTIVITY_COLUMNS = ["_id", "type", "createdAt", "leadId", "campaignId", "sequenceId", "email"]
+_LEAD_COLUMNS = [
+    "_id",
+    "email",
+    "firstName",
+    "lastName",
+    "companyName",
+    "state",
+    "campaignId",
+    "campaignName",
+    "contactId",
+    "createdAt",
+]
+
+
+@router.post("/overview/activities/export")
+async def export_activities(request: Request, team: Team = Depends(current_team)) -> Response:
+    rows = []
+    for activity in _activities(team, await _filters(request)):
+        lead = team.leads.get(activity.get("leadId", ""), {})
+        rows.append({**activity, "email": activity.get("email") or lead.get("email")})
+    return _csv(rows, _ACTIVITY_COLUMNS, "activities")
+
+
+@router.post("/overview/leads/export")
+async def export_leads(request: Request, team: Team = Depends(current_team)) -> Response:
+    return _csv(_leads(team, await _filters(request)), _LEAD_COLUMNS, "leads")
+
+
+@router.post("/leads/export/hot-leads")
+async def export_hot_leads(request: Request, team: Team = Depends(current_team)) -> Response:
+    """Leads with at least one engagement (open, click, reply, interest), with their engagement count."""
+    filters = await _filters(request)
+    engagement: dict[str, int] = {}
+    for activity in _activities(team, {k: v for k, v in filters.items() if k not in ("types", "type")}):
+        if activity.get("type") in HOT_TYPES and activity.get("leadId"):
+            engagement[activity["leadId"]] = engagement.get(activity["leadId"], 0) + 1
+    rows = [
+        {**team.leads[lead_id], "engagements": count}
+        for lead_id, count in engagement.items()
+        if lead_id in team.leads
+    ]
+    rows += [
+        {**lead, "engagements": 0}
+        for lead in team.leads.values()
+        if _is_interested(lead) and lead["_id"] not in engagement
+    ]
+    return _csv(rows, [*_LEAD_COLUMNS, "engagements"], "hot-leads")
