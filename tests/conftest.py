@@ -49,3 +49,41 @@ def team_key(sandbox) -> str:
 @pytest.fixture
 def demo_key() -> str:
     return DEMO_KEY
+
+
+def lemlist_conn_uri(base_url: str, key: str, **extra) -> str:
+    """The JSON form of a ``lemlist`` connection, for ``AIRFLOW_CONN_<ID>`` environment variables."""
+    import json
+
+    return json.dumps(
+        {
+            "conn_type": "lemlist",
+            "host": base_url,
+            "password": key,
+            "extra": {"rate_limit": 20, "rate_window": 2.0, **extra},
+        }
+    )
+
+
+@pytest.fixture
+def lemlist_conn(sandbox, team_key, monkeypatch) -> str:
+    """``lemlist_default`` points at the session sandbox with a fresh team's key; returns that key."""
+    monkeypatch.setenv("AIRFLOW_CONN_LEMLIST_DEFAULT", lemlist_conn_uri(sandbox.base_url, team_key))
+    return team_key
+
+
+@pytest.fixture(scope="session")
+def lemlist_pool():
+    """The ``lemlist_api`` pool every lemlist task runs in (declared in airflow_settings.yaml)."""
+    from airflow.models import Pool
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        Pool.create_or_update_pool(
+            name="lemlist_api",
+            slots=8,
+            description="lemlist API (tests)",
+            include_deferred=False,
+            session=session,
+        )
+    return "lemlist_api"

@@ -1,0 +1,83 @@
+"""Apply ``airflow_settings.yaml`` (Astro CLI format) to the Airflow configured by ``AIRFLOW_HOME``.
+
+The Astro CLI is not needed: connections, pools and variables are written through Airflow's own models.
+``${VAR:-default}`` in the file is expanded from the environment, so keys never live in the file.
+
+    python scripts/apply_settings.py [airflow_settings.yaml]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+_VAR = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
+
+
+def expand(value):
+    if isinstance(value, str):
+        return _VAR.sub(lambda m: os.environ.get(m.group(1)) or (m.group(2) or ""), value)
+    if isinstance(value, dict):
+        return {k: expand(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand(v) for v in value]
+    return value
+
+
+def load_settings(path: Path) -> dict:
+    return expand(yaml.safe_load(path.read_text()) or {}).get("airflow", {}) or {}
+
+
+def apply(settings: dict) -> list[str]:
+    # Admin tooling writes metadata-DB rows, so it uses the ORM models, not the task SDK's read-only ones.
+    from airflow.models import Connection, Pool, Variable  # noqa: AIR311
+    from airflow.utils.session import create_session
+
+    done = []
+    with create_session() as session:
+        for item in settings.get("connections", []) or []:
+            conn_id = item["conn_id"]
+            extra = item.get("conn_extra")
+            session.query(Connection).filter(Connection.conn_id == conn_id).delete()  # noqa: AIR311
+            session.add(
+                Connection(  # noqa: AIR311
+                    conn_id=conn_id,
+                    conn_type=item.get("conn_type"),
+                    host=item.get("conn_host") or None,
+                    schema=item.get("conn_schema") or None,
+                    login=item.get("conn_login") or None,
+                    password=item.get("conn_password") or None,
+                    port=int(item["conn_port"]) if item.get("conn_port") else None,
+                    extra=json.dumps(extra) if isinstance(extra, dict) else extra,
+                )
+            )
+            done.append(f"connection {conn_id} ({item.get('conn_type')}, {item.get('conn_host')})")
+        for item in settings.get("pools", []) or []:
+            Pool.create_or_update_pool(
+                name=item["pool_name"],
+                slots=int(item["pool_slot"]),
+                description=item.get("pool_description", ""),
+                include_deferred=bool(item.get("include_deferred", False)),
+                session=session,
+            )
+            done.append(f"pool {item['pool_name']} ({item['pool_slot']} slots)")
+    for item in settings.get("variables", []) or []:
+        Variable.set(item["variable_name"], item.get("variable_value", ""))  # noqa: AIR311
+        done.append(f"variable {item['variable_name']}")
+    return done
+
+
+def main(argv: list[str]) -> int:
+    path = Path(argv[0]) if argv else Path(__file__).resolve().parents[1] / "airflow_settings.yaml"
+    for line in apply(load_settings(path)):
+        print(f"applied {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
