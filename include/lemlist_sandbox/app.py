@@ -12,11 +12,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import routes as routes_pkg
 from .config import SandboxConfig
+from .deps import current_sandbox, current_team  # noqa: F401  (re-exported for route modules)
 from .errors import LemlistError
 from .middleware import SandboxMiddleware
 from .ratelimit import SlidingWindowLimiter
 from .seed import apply_seed
-from .deps import current_sandbox, current_team  # noqa: F401  (re-exported for route modules)
 from .state import World
 
 WEB_APP_HTML = (

@@ -32,6 +32,8 @@ class SandboxConfig:
     enrichment_delay: float = 20.0  # seconds (before time_scale) until an enrichment is done
     export_delay: float = 30.0  # seconds (before time_scale) until an export is done
     export_expiry: float = 7200.0  # seconds (before time_scale) a status lives: lemlist keeps 2 h
+    download_expiry: float = 86400.0  # seconds (before time_scale) an export's CSV link works: 24 h
+    enrichment_cost: int = 1  # credits per requested enrichment type (find_email, verify, ...)
     control_token: str = "sandbox-control"
     seed: str = "demo"
     faults: Faults = field(default_factory=Faults)

@@ -49,6 +49,7 @@ async def get_config(request: Request, x_sandbox_token: str | None = Header(None
         "enrichment_delay": cfg.enrichment_delay,
         "export_delay": cfg.export_delay,
         "export_expiry": cfg.export_expiry,
+        "download_expiry": cfg.download_expiry,
         "faults": cfg.faults.to_dict(),
     }
 
@@ -65,12 +66,14 @@ async def set_faults(request: Request, x_sandbox_token: str | None = Header(None
             continue
         if hasattr(cfg.faults, name):
             setattr(cfg.faults, name, value)
-        elif name in ("time_scale", "enrichment_delay", "export_delay", "export_expiry"):
+        elif name in ("time_scale", "enrichment_delay", "export_delay", "export_expiry", "download_expiry"):
             setattr(cfg, name, float(value))
         else:
             raise HTTPException(status_code=400, detail=f"unknown setting {name!r}")
     if "rate_limit" in body or "rate_window" in body:
-        sandbox.set_rate_limit(int(body.get("rate_limit", cfg.rate_limit)), float(body.get("rate_window", cfg.rate_window)))
+        sandbox.set_rate_limit(
+            int(body.get("rate_limit", cfg.rate_limit)), float(body.get("rate_window", cfg.rate_window))
+        )
     return await get_config(request, x_sandbox_token)
 
 
@@ -83,7 +86,9 @@ async def create_team(request: Request, x_sandbox_token: str | None = Header(Non
         raise HTTPException(status_code=400, detail="api_key is required")
     if sandbox.world.team_for_key(body["api_key"]) is not None:
         raise HTTPException(status_code=409, detail="a team already uses that key")
-    team = sandbox.world.add_team(body.get("name", "Test team"), body["api_key"], int(body.get("credits", 1000)))
+    team = sandbox.world.add_team(
+        body.get("name", "Test team"), body["api_key"], int(body.get("credits", 1000))
+    )
     seed_team(sandbox.world, team, body.get("seed", "empty"))
     return {"team_id": team.id, "user_id": team.user_id, "credits": team.credits}
 
@@ -97,3 +102,82 @@ async def set_credits(team_id: str, request: Request, x_sandbox_token: str | Non
             team.credits = int(body["credits"])
             return {"team_id": team.id, "credits": team.credits}
     raise HTTPException(status_code=404, detail="no such team")
+
+
+def _team_by_id(sandbox: Any, team_id: str) -> Any:
+    for team in sandbox.world.teams_by_key.values():
+        if team.id == team_id:
+            return team
+    raise HTTPException(status_code=404, detail="no such team")
+
+
+TEAM_FLAGS = ("blocked", "plan_gated", "reject_v2_unsubscribes", "campaigns_object_shape")
+
+
+@router.post("/teams/{team_id}/flags")
+async def set_team_flags(team_id: str, request: Request, x_sandbox_token: str | None = Header(None)) -> dict:
+    """Merge flags: ``blocked`` (every /api call → 403), ``plan_gated`` (CSV import and v2 unsubscribes →
+    402), ``reject_v2_unsubscribes`` (v2 unsubscribes → 402), ``campaigns_object_shape``."""
+    sandbox = _check_token(request, x_sandbox_token)
+    team = _team_by_id(sandbox, team_id)
+    body: dict = await request.json()
+    unknown = [k for k in body if k not in TEAM_FLAGS]
+    if unknown:
+        raise HTTPException(status_code=400, detail=f"unknown flag(s) {unknown}; known: {list(TEAM_FLAGS)}")
+    flags = team.extra.setdefault("flags", {})
+    flags.update({k: bool(v) for k, v in body.items()})
+    return {"team_id": team.id, "flags": dict(flags)}
+
+
+@router.post("/teams/{team_id}/exports/{export_id}/fail")
+async def fail_export(
+    team_id: str, export_id: str, request: Request, x_sandbox_token: str | None = Header(None)
+) -> dict:
+    """Force an async export to ``error``: body ``{"reason": "..."}``."""
+    sandbox = _check_token(request, x_sandbox_token)
+    record = _team_by_id(sandbox, team_id).exports.get(export_id)
+    if record is None:
+        raise HTTPException(status_code=404, detail="no such export")
+    body = await request.json() if await request.body() else {}
+    record["__error"] = str(body.get("reason") or "Export failed")
+    return {"ok": True, "export_id": export_id, "error": record["__error"]}
+
+
+@router.post("/teams/{team_id}/exports/{export_id}/expire")
+async def expire_export(
+    team_id: str, export_id: str, request: Request, x_sandbox_token: str | None = Header(None)
+) -> dict:
+    """Make an export's status answer 404 now, as after lemlist's 2 hours."""
+    sandbox = _check_token(request, x_sandbox_token)
+    record = _team_by_id(sandbox, team_id).exports.get(export_id)
+    if record is None:
+        raise HTTPException(status_code=404, detail="no such export")
+    record["__expired"] = True
+    return {"ok": True, "export_id": export_id}
+
+
+@router.post("/teams/{team_id}/campaigns/{campaign_id}/synthetic-leads")
+async def synthetic_leads(
+    team_id: str, campaign_id: str, request: Request, x_sandbox_token: str | None = Header(None)
+) -> dict:
+    """Give a campaign ``{"count": N}`` synthetic leads, generated only while exports stream them."""
+    from .routes.exports import SYNTHETIC_ROW_BYTES
+
+    sandbox = _check_token(request, x_sandbox_token)
+    team = _team_by_id(sandbox, team_id)
+    if campaign_id not in team.campaigns:
+        raise HTTPException(status_code=404, detail="no such campaign")
+    body: dict = await request.json()
+    count = int(body.get("count", 0))
+    if count < 0:
+        raise HTTPException(status_code=400, detail="count must be >= 0")
+    team.extra.setdefault("synthetic_leads", {})[campaign_id] = count
+    return {"ok": True, "campaign_id": campaign_id, "count": count, "row_bytes": SYNTHETIC_ROW_BYTES}
+
+
+@router.get("/downloads/{token}.csv")
+async def download(token: str, request: Request):
+    """An export's file: no auth, no rate limit, streamed (it stands in for lemlist's S3 link)."""
+    from .routes.exports import download_response
+
+    return download_response(request.app.state.sandbox, token)

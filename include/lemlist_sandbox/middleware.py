@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .app import Sandbox
 
 AUTH_FAILED = b"The authentication you supplied is incorrect"
+BLOCKED = b"User linked to this API key is blocked"
 
 
 def _basic_credentials(headers: list[tuple[bytes, bytes]]) -> tuple[str, str] | None:
@@ -98,6 +99,12 @@ class SandboxMiddleware:
             stats.by_status["401"] += 1
             stats.by_route_status[f"{scope['method']} {scope['path']}"]["401"] += 1
             await _plain(send, 401, AUTH_FAILED)
+            return
+
+        if team.extra.get("flags", {}).get("blocked"):
+            # A blocked user's key authenticates but every route refuses it, before any budget is used.
+            self._count(scope, team.id, 403)
+            await _plain(send, 403, BLOCKED)
             return
 
         rl_headers: list[tuple[bytes, bytes]] = []

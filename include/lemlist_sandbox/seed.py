@@ -56,25 +56,59 @@ def add_campaign(world: World, team: Team, name: str, status: str = "draft") -> 
                 "_id": world.ids.new("stp"),
                 "sequenceId": sequence_id,
                 "type": "email",
-                "order": 0,
+                "index": 0,
+                "sequenceStep": 0,
                 "delay": 0,
                 "subject": "Hello {{firstName}}",
-                "body": "Hi {{firstName}}, ...",
+                "message": "Hi {{firstName}}, ...",
                 "createdAt": created,
             }
         ],
     }
+    schedule = add_schedule(world, team, "Default schedule")
+    campaign["scheduleIds"].append(schedule["_id"])
     return campaign
 
 
-def add_lead(world: World, team: Team, campaign: dict, email: str, **fields) -> dict:
+def add_schedule(world: World, team: Team, name: str, **fields) -> dict:
+    """A sending window; ``POST /campaigns`` gives every new campaign one (Mon-Fri 09:00-18:00)."""
+    schedule = {
+        "_id": world.ids.new("skd"),
+        "name": name,
+        "secondsToWait": 1200,
+        "timezone": "Europe/Paris",
+        "start": "09:00",
+        "end": "18:00",
+        "weekdays": [1, 2, 3, 4, 5],
+        "public": False,
+        "teamId": team.id,
+        "createdBy": team.user_id,
+        "createdAt": now_iso(),
+        **fields,
+    }
+    team.schedules[schedule["_id"]] = schedule
+    return schedule
+
+
+def contact_id_for(world: World, team: Team, email: str | None) -> str:
+    """One contact per email and team: a lead added to two campaigns shares its ``contactId``."""
+    contacts: dict[str, str] = team.extra.setdefault("contact_ids", {})
+    if not email:
+        return world.ids.new("ctc")
+    key = email.strip().lower()
+    if key not in contacts:
+        contacts[key] = world.ids.new("ctc")
+    return contacts[key]
+
+
+def add_lead(world: World, team: Team, campaign: dict, email: str | None, **fields) -> dict:
     lead_id = world.ids.new("lea")
     lead = {
         "_id": lead_id,
-        "email": email.lower(),
+        "email": email.strip().lower() if email else None,
         "campaignId": campaign["_id"],
         "campaignName": campaign["name"],
-        "contactId": world.ids.new("ctc"),
+        "contactId": contact_id_for(world, team, email),
         "isPaused": False,
         "state": "scanned",
         "createdAt": now_iso(),
@@ -89,14 +123,26 @@ def add_unsubscribe(world: World, team: Team, value: str, source: str = "user") 
     entry = {
         "_id": world.ids.new("uns"),
         "value": value,
-        "email": value if not value.startswith("@") else None,
-        "variable": "domain" if value.startswith("@") else "email",
+        "variable": variable_kind(value),
         "source": source,
         "unsubscribedAt": now_iso(),
         "createdAt": now_iso(),
     }
+    if entry["variable"] in ("email", "domain"):
+        entry["email"] = value
     team.unsubscribes[value] = entry
     return entry
+
+
+def variable_kind(value: str) -> str:
+    """What an unsubscribed value is: ``email``, ``domain`` (``@acme.com``), ``linkedinUrl`` or ``phone``."""
+    if value.startswith("@"):
+        return "domain"
+    if "linkedin.com/" in value:
+        return "linkedinUrl"
+    if "@" in value:
+        return "email"
+    return "phone"
 
 
 def seed_team(world: World, team: Team, seed: str) -> None:

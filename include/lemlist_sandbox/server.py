@@ -127,6 +127,26 @@ class SandboxServer:
     def create_team(self, api_key: str, *, name: str = "Test team", credits: int = 1000, seed: str = "empty") -> dict:
         return self._call("POST", "/teams", {"api_key": api_key, "name": name, "credits": credits, "seed": seed})
 
+    def team_id(self, api_key: str = DEMO_KEY) -> str:
+        team = self.team(api_key)
+        if team is None:
+            raise KeyError("no team for that key")
+        return team.id
+
+    def set_team_flags(self, api_key: str, **flags: bool) -> dict:
+        """``blocked``, ``plan_gated``, ``reject_v2_unsubscribes``, ``campaigns_object_shape``."""
+        return self._call("POST", f"/teams/{self.team_id(api_key)}/flags", flags)
+
+    def fail_export(self, api_key: str, export_id: str, reason: str = "Export failed") -> dict:
+        return self._call("POST", f"/teams/{self.team_id(api_key)}/exports/{export_id}/fail", {"reason": reason})
+
+    def expire_export(self, api_key: str, export_id: str) -> dict:
+        return self._call("POST", f"/teams/{self.team_id(api_key)}/exports/{export_id}/expire", {})
+
+    def add_synthetic_leads(self, api_key: str, campaign_id: str, count: int) -> dict:
+        """Give a campaign ``count`` leads that exist only as streamed export rows (for big exports)."""
+        return self._call("POST", f"/teams/{self.team_id(api_key)}/campaigns/{campaign_id}/synthetic-leads", {"count": count})
+
     def team(self, api_key: str = DEMO_KEY):
         """Direct access to a team's in-memory state, for assertions in in-process tests."""
         return self.sandbox.world.team_for_key(api_key)
