@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import random
+import re
 import socket
 import struct
 from typing import TYPE_CHECKING
@@ -20,6 +22,19 @@ if TYPE_CHECKING:
     from .app import Sandbox
 
 AUTH_FAILED = b"The authentication you supplied is incorrect"
+
+# The few operations whose 401 the spec documents as JSON ``{"error": ...}`` instead of text/plain.
+_JSON_401 = [
+    (re.compile(r"^/api/schedules/?$"), "POST"),
+    (re.compile(r"^/api/schedules/[^/]+/?$"), "PATCH"),
+    (re.compile(r"^/api/fields/?$"), "GET"),
+]
+
+
+def _json_401(method: str, path: str) -> bool:
+    return any(method == m and pattern.match(path) for pattern, m in _JSON_401)
+
+
 BLOCKED = b"User linked to this API key is blocked"
 
 
@@ -98,7 +113,21 @@ class SandboxMiddleware:
             stats.unauthorized += 1
             stats.by_status["401"] += 1
             stats.by_route_status[f"{scope['method']} {scope['path']}"]["401"] += 1
-            await _plain(send, 401, AUTH_FAILED)
+            if _json_401(scope["method"], scope["path"]):
+                body = json.dumps({"error": AUTH_FAILED.decode()}).encode()
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+            else:
+                await _plain(send, 401, AUTH_FAILED)
             return
 
         if team.extra.get("flags", {}).get("blocked"):
@@ -149,7 +178,13 @@ class SandboxMiddleware:
                 status = random.choice(faults.error_statuses)
                 stats.faults_5xx += 1
                 self._count(scope, team.id, status)
-                body = b"Internal Server Error" if status == 500 else b"Bad Gateway" if status == 502 else b"Service Unavailable"
+                body = (
+                    b"Internal Server Error"
+                    if status == 500
+                    else b"Bad Gateway"
+                    if status == 502
+                    else b"Service Unavailable"
+                )
                 if faults.echo_key_in_errors:
                     body += b" (request authorization: " + repr(scope.get("headers")).encode() + b")"
                 await _plain(send, status, body, rl_headers)

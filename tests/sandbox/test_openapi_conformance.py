@@ -36,11 +36,7 @@ HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 NOT_IMPLEMENTED: dict[str, str] = {}
 
 # Cases where the sandbox knowingly differs from the spec: case id -> reason (run as strict xfail).
-KNOWN_DEVIATIONS: dict[str, str] = {
-    "POST /schedules 401": "every auth failure is text/plain (middleware); the spec says JSON for this one route",
-    "PATCH /schedules/{scheduleId} 401": "every auth failure is text/plain; the spec says JSON here",
-    "GET /fields 401": "every auth failure is text/plain; the spec says JSON here",
-}
+KNOWN_DEVIATIONS: dict[str, str] = {}
 
 
 def _load_spec() -> dict:
