@@ -5,4 +5,13 @@ from .config import Faults, SandboxConfig
 from .seed import DEMO_KEY, OTHER_KEY
 from .server import SandboxServer, free_port
 
-__all__ = ["DEMO_KEY", "OTHER_KEY", "Faults", "Sandbox", "SandboxConfig", "SandboxServer", "create_app", "free_port"]
+__all__ = [
+    "DEMO_KEY",
+    "OTHER_KEY",
+    "Faults",
+    "Sandbox",
+    "SandboxConfig",
+    "SandboxServer",
+    "create_app",
+    "free_port",
+]

@@ -11,7 +11,9 @@ from .config import Faults, SandboxConfig
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="lemlist_sandbox", description="A local lemlist API for tests and demos.")
+    parser = argparse.ArgumentParser(
+        prog="lemlist_sandbox", description="A local lemlist API for tests and demos."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8089)
     parser.add_argument("--seed", default="demo", choices=["demo", "empty"])
@@ -24,7 +26,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--error-rate", type=float, default=0.0, help="fraction of requests answered 5xx")
     parser.add_argument("--reset-rate", type=float, default=0.0, help="fraction of connections reset")
     parser.add_argument("--latency-ms", type=float, default=0.0)
-    parser.add_argument("--no-html-for-unknown", action="store_true", help="answer unknown routes 404, not HTML 200")
+    parser.add_argument(
+        "--no-html-for-unknown", action="store_true", help="answer unknown routes 404, not HTML 200"
+    )
     return parser.parse_args(argv)
 
 
@@ -45,9 +49,19 @@ def main(argv: list[str] | None = None) -> None:
             html_for_unknown=not args.no_html_for_unknown,
         ),
     )
-    print(f"lemlist sandbox on http://{args.host}:{args.port}/api (seed={args.seed}, "
-          f"rate={args.rate_limit}/{args.rate_window}s, time-scale={args.time_scale})", flush=True)
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning", access_log=False, backlog=2048)
+    print(
+        f"lemlist sandbox on http://{args.host}:{args.port}/api (seed={args.seed}, "
+        f"rate={args.rate_limit}/{args.rate_window}s, time-scale={args.time_scale})",
+        flush=True,
+    )
+    uvicorn.run(
+        create_app(config),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        backlog=2048,
+    )
 
 
 if __name__ == "__main__":

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from fastapi import Request
 
+from .errors import LemlistError
 from .state import Team
 
 if TYPE_CHECKING:
@@ -20,3 +23,23 @@ def current_team(request: Request) -> Team:
 def current_sandbox(request: Request) -> Sandbox:
     """The sandbox (config, world, ids): for delays (``sandbox.config.scaled``) and id generation."""
     return request.app.state.sandbox
+
+
+async def json_object(
+    request: Request, *, allow_empty: bool = False, error: Callable[[str], Exception] | None = None
+) -> dict:
+    """The request body as a JSON object. lemlist answers 400 to anything else, never a 500.
+
+    ``error`` builds the exception for routes whose spec documents JSON error bodies.
+    """
+    fail = error or (lambda message: LemlistError(400, message))
+    raw = await request.body()
+    if not raw and allow_empty:
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise fail("Body must be JSON") from exc
+    if not isinstance(body, dict):
+        raise fail("Body must be a JSON object")
+    return body

@@ -85,7 +85,9 @@ class SandboxServer:
             backlog=2048,
         )
         self._server = uvicorn.Server(cfg)
-        self._thread = threading.Thread(target=self._server.run, name=f"lemlist-sandbox-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, name=f"lemlist-sandbox-{self.port}", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -124,8 +126,12 @@ class SandboxServer:
     def set_faults(self, **settings: Any) -> dict:
         return self._call("POST", "/faults", settings)
 
-    def create_team(self, api_key: str, *, name: str = "Test team", credits: int = 1000, seed: str = "empty") -> dict:
-        return self._call("POST", "/teams", {"api_key": api_key, "name": name, "credits": credits, "seed": seed})
+    def create_team(
+        self, api_key: str, *, name: str = "Test team", credits: int = 1000, seed: str = "empty"
+    ) -> dict:
+        return self._call(
+            "POST", "/teams", {"api_key": api_key, "name": name, "credits": credits, "seed": seed}
+        )
 
     def team_id(self, api_key: str = DEMO_KEY) -> str:
         team = self.team(api_key)
@@ -138,14 +144,20 @@ class SandboxServer:
         return self._call("POST", f"/teams/{self.team_id(api_key)}/flags", flags)
 
     def fail_export(self, api_key: str, export_id: str, reason: str = "Export failed") -> dict:
-        return self._call("POST", f"/teams/{self.team_id(api_key)}/exports/{export_id}/fail", {"reason": reason})
+        return self._call(
+            "POST", f"/teams/{self.team_id(api_key)}/exports/{export_id}/fail", {"reason": reason}
+        )
 
     def expire_export(self, api_key: str, export_id: str) -> dict:
         return self._call("POST", f"/teams/{self.team_id(api_key)}/exports/{export_id}/expire", {})
 
     def add_synthetic_leads(self, api_key: str, campaign_id: str, count: int) -> dict:
         """Give a campaign ``count`` leads that exist only as streamed export rows (for big exports)."""
-        return self._call("POST", f"/teams/{self.team_id(api_key)}/campaigns/{campaign_id}/synthetic-leads", {"count": count})
+        return self._call(
+            "POST",
+            f"/teams/{self.team_id(api_key)}/campaigns/{campaign_id}/synthetic-leads",
+            {"count": count},
+        )
 
     def team(self, api_key: str = DEMO_KEY):
         """Direct access to a team's in-memory state, for assertions in in-process tests."""

@@ -90,7 +90,9 @@ class RequestStats:
     total: int = 0
     by_route: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     by_status: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    by_route_status: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+    by_route_status: dict[str, dict[str, int]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(int))
+    )
     rate_limited: int = 0  # 429 answered because the key was over its budget
     forced_429: int = 0  # 429 answered because of the force_429 fault
     faults_5xx: int = 0

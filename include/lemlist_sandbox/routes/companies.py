@@ -7,7 +7,7 @@ import re
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from ..deps import current_sandbox, current_team
+from ..deps import current_sandbox, current_team, json_object
 from ..errors import LemlistError
 from ..state import Team, now_iso
 
@@ -105,9 +105,7 @@ async def list_companies(
 async def upsert_company(
     request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
 ):
-    body = await request.json()
-    if not isinstance(body, dict):
-        raise _json_error(400, "INVALID_BODY", "Body must be a JSON object")
+    body = await json_object(request, error=lambda message: _json_error(400, "INVALID_BODY", message))
     domain = _normalise_domain(body.get("domain"))
     linkedin = body.get("linkedinUrl")
     if not (body.get("companyId") or body.get("name") or domain or linkedin):

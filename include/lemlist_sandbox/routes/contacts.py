@@ -13,7 +13,7 @@ import re
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from ..deps import current_sandbox, current_team
+from ..deps import current_sandbox, current_team, json_object
 from ..errors import LemlistError
 from ..state import Team, now_iso
 
@@ -217,9 +217,7 @@ async def list_contacts(
 async def upsert_contact(
     request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
 ):
-    body = await request.json()
-    if not isinstance(body, dict):
-        raise _json_error(400, "INVALID_BODY", "Body must be a JSON object")
+    body = await json_object(request, error=lambda message: _json_error(400, "INVALID_BODY", message))
     email = (body.get("email") or "").strip().lower() or None
     if email and "@" not in email:
         raise _json_error(400, "INVALID_EMAIL", "Invalid email")

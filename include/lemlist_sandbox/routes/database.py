@@ -9,7 +9,7 @@ import random
 
 from fastapi import APIRouter, Depends, Request
 
-from ..deps import current_team
+from ..deps import current_team, json_object
 from ..errors import LemlistError
 from ..state import Team
 
@@ -150,9 +150,7 @@ def _matches(row: dict, filters: list) -> bool:
 
 
 async def _query(request: Request, max_size: int) -> tuple[list, int, int, str]:
-    body = await request.json() if await request.body() else {}
-    if not isinstance(body, dict):
-        raise LemlistError(400, "Body must be a JSON object")
+    body = await json_object(request, allow_empty=True)
     filters = body.get("filters") or []
     page, size = body.get("page", 1), body.get("size", 20)
     if not isinstance(filters, list) or not all(isinstance(f, dict) for f in filters):

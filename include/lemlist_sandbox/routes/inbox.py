@@ -10,7 +10,7 @@ import math
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from ..deps import current_sandbox, current_team
+from ..deps import current_sandbox, current_team, json_object
 from ..errors import LemlistError
 from ..state import Team, now_iso
 from .contacts import find_contact, sync_contacts_from_leads
@@ -20,13 +20,7 @@ router = APIRouter()
 
 
 async def _body(request: Request) -> dict:
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise LemlistError(400, "Body must be JSON") from exc
-    if not isinstance(body, dict):
-        raise LemlistError(400, "Body must be a JSON object")
-    return body
+    return await json_object(request)
 
 
 def _seed_from_activities(team: Team, sandbox) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from ..deps import current_team
+from ..deps import current_team, json_object
 from ..errors import LemlistError
 from ..state import Team, now_iso
 from .users import ensure_owner
@@ -56,9 +56,7 @@ async def get_settings(userMailboxId: str, team: Team = Depends(current_team)) -
 @router.patch("/lemwarm/{userMailboxId}/settings")
 async def update_settings(userMailboxId: str, request: Request, team: Team = Depends(current_team)) -> dict:  # noqa: N803
     mailbox = _mailbox(team, userMailboxId)
-    body = await request.json()
-    if not isinstance(body, dict):
-        raise LemlistError(400, "Body must be a JSON object")
+    body = await json_object(request)
     unknown = set(body) - {"warmEmailMax", "warmEmailRampup"}
     if unknown:
         raise LemlistError(400, f"Unknown settings: {', '.join(sorted(unknown))}")

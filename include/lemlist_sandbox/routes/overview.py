@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from ..deps import current_team
+from ..deps import current_team, json_object
 from ..errors import LemlistError
 from ..state import Team
 
@@ -37,15 +37,7 @@ def _is_interested(lead: dict) -> bool:
 
 
 async def _filters(request: Request) -> dict:
-    raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise LemlistError(400, "Body must be JSON") from exc
-    if not isinstance(body, dict):
-        raise LemlistError(400, "Body must be a JSON object")
+    body = await json_object(request, allow_empty=True)
     body = body.get("filters", body) if isinstance(body.get("filters"), dict) else body
     return body
 

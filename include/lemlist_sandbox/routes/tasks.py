@@ -7,7 +7,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
 
-from ..deps import current_sandbox, current_team
+from ..deps import current_sandbox, current_team, json_object
 from ..errors import LemlistError
 from ..state import Team, now_iso
 from .users import find_user
@@ -30,13 +30,7 @@ def _iso(value, name: str) -> str:
 
 
 async def _body(request: Request) -> dict:
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise LemlistError(400, "Body must be JSON") from exc
-    if not isinstance(body, dict):
-        raise LemlistError(400, "Body must be a JSON object")
-    return body
+    return await json_object(request)
 
 
 def _parse_filters(raw: str | None) -> dict:

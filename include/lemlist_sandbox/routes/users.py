@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from ..deps import current_sandbox, current_team
+from ..deps import current_sandbox, current_team, json_object
 from ..errors import LemlistError
 from ..state import Team, now_iso
 
@@ -118,9 +118,7 @@ _ACCOUNT_FIELDS = (
 async def create_email_account(
     request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
 ) -> dict:
-    body = await request.json()
-    if not isinstance(body, dict):
-        raise LemlistError(400, "Body must be a JSON object")
+    body = await json_object(request)
     missing = [name for name in _ACCOUNT_FIELDS if body.get(name) in (None, "")]
     if missing:
         raise LemlistError(400, f"Missing required fields: {', '.join(missing)}")
