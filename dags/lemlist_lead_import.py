@@ -1,0 +1,118 @@
+"""Import a list of leads (CSV, JSON Lines or an inline list) into a lemlist campaign.
+
+validate (stream the file once, stage batches) → import_batch (mapped, pool ``lemlist_api``) → write_report.
+Idempotent: a retried batch resumes from its checkpoint, a re-run reports ``already_in_campaign``.
+The logic lives in ``lemlist_provider``; this file only wires it and declares the trigger form.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import Param, dag
+
+from lemlist_provider.operators.leads import (
+    LemlistImportLeadBatchOperator,
+    LemlistLeadImportReportOperator,
+    LemlistValidateLeadsOperator,
+)
+
+
+def _flag(title: str, description: str, default: bool = False) -> Param:
+    return Param(default, type="boolean", title=title, description=description)
+
+
+@dag(
+    dag_id="lemlist_lead_import",
+    schedule=None,
+    catchup=False,
+    max_active_runs=4,
+    render_template_as_native_obj=True,
+    tags=["lemlist", "leads"],
+    doc_md=__doc__,
+    default_args={
+        "retries": 3,
+        "retry_delay": timedelta(seconds=10),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=5),
+    },
+    params={
+        "campaign_id": Param(
+            type="string",
+            pattern="^cam_",
+            title="Campaign",
+            description="lemlist campaign id to add the leads to (starts with cam_).",
+        ),
+        "source": Param(
+            "include/data/sample_leads.csv",
+            type=["null", "string"],
+            title="Source",
+            description="CSV (comma or semicolon) or JSON Lines file: a path relative to the project, or a URI "
+            "such as file:///..., s3://bucket/key.csv. Ignored when inline leads are given.",
+        ),
+        "leads": Param(
+            None,
+            type=["null", "array"],
+            title="Inline leads",
+            description="For small imports: a list of emails or of objects with lemlist lead fields.",
+        ),
+        "output_uri": Param(
+            None,
+            type=["null", "string"],
+            title="Output folder",
+            description="Where the results file goes (path or URI). Default: next to the source.",
+        ),
+        "strategy": Param(
+            "per_lead",
+            type="string",
+            enum=["per_lead", "csv_upload"],
+            title="Strategy",
+            description="per_lead: one request per lead (works on every plan). csv_upload: lemlist's multipart "
+            "CSV import; falls back to per_lead when the plan does not include it (402).",
+        ),
+        "batch_size": Param(
+            150,
+            type="integer",
+            minimum=1,
+            maximum=10000,
+            title="Batch size",
+            description="Leads per mapped import task. Batches run in the lemlist_api pool.",
+        ),
+        "deduplicate": _flag("Deduplicate", "lemlist's deduplicate: skip leads already in another campaign."),
+        "skip_unsubscribed": _flag(
+            "Skip unsubscribed", "Skip emails and @domains on the team's unsubscribe list.", default=True
+        ),
+        "findEmail": _flag("Find email", "Enrichment: ask lemlist to find the email (costs credits)."),
+        "verifyEmail": _flag("Verify email", "Enrichment: ask lemlist to verify the email (costs credits)."),
+        "linkedinEnrichment": _flag(
+            "LinkedIn enrichment", "Enrichment: LinkedIn profile data (costs credits)."
+        ),
+        "findPhone": _flag("Find phone", "Enrichment: ask lemlist to find a phone number (costs credits)."),
+        "dry_run": _flag("Dry run", "Validate and report (status would_import) without sending anything."),
+    },
+)
+def lemlist_lead_import():
+    validate = LemlistValidateLeadsOperator(
+        task_id="validate",
+        campaign_id="{{ params.campaign_id }}",
+        source="{{ params.source }}",
+        leads="{{ params.leads }}",
+        output_uri="{{ params.output_uri }}",
+        batch_size="{{ params.batch_size }}",
+        deduplicate="{{ params.deduplicate }}",
+        skip_unsubscribed="{{ params.skip_unsubscribed }}",
+        enrichment={
+            "findEmail": "{{ params.findEmail }}",
+            "verifyEmail": "{{ params.verifyEmail }}",
+            "linkedinEnrichment": "{{ params.linkedinEnrichment }}",
+            "findPhone": "{{ params.findPhone }}",
+        },
+        dry_run="{{ params.dry_run }}",
+        strategy="{{ params.strategy }}",
+    )
+    batches = LemlistImportLeadBatchOperator.partial(task_id="import_batch").expand(batch=validate.output)
+    report = LemlistLeadImportReportOperator(task_id="write_report", trigger_rule="all_done")
+    validate >> batches >> report
+
+
+lemlist_lead_import()

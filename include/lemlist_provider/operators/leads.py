@@ -1,0 +1,276 @@
+"""Operators of the lead import: validate a source, import one staged batch, write the report.
+
+They are thin: the work is in :mod:`lemlist_provider.lead_import`. Only small things travel through XCom
+(batch descriptors, the summary); rows live in the run's work folder next to the report.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from lemlist_provider.lead_import import (
+    ENRICHMENT_FLAGS,
+    ImportOptions,
+    LeadFileError,
+    OutputLocationError,
+    Unsubscribes,
+    Workspace,
+    import_batch,
+    iter_inline,
+    iter_source,
+    output_folder,
+    resolve_location,
+    run_key,
+    run_summary_line,
+    stage_rows,
+    write_report,
+)
+
+LEMLIST_POOL = "lemlist_api"
+STRATEGIES = ("per_lead", "csv_upload")
+
+
+def _hook(conn_id: str) -> Any:
+    from lemlist_provider.hooks.lemlist import LemlistHook
+
+    return LemlistHook(lemlist_conn_id=conn_id)
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+class LemlistValidateLeadsOperator(BaseOperator):
+    """Stream the source once: validate, dedupe, drop unsubscribed, stage valid rows in batches.
+
+    Returns the list of batch descriptors (``{"work_dir", "batch", "rows", "first_row", "last_row"}``) to
+    map the import over, and pushes ``work_dir`` for the report. A file that cannot be read fails the task
+    at once (no retries: the file will not fix itself) with a message naming the file and the problem.
+    """
+
+    template_fields: Sequence[str] = (
+        "campaign_id", "source", "leads", "output_uri", "batch_size", "deduplicate", "skip_unsubscribed",
+        "enrichment", "dry_run", "strategy",
+    )  # fmt: skip
+    ui_color = "#e8f1ff"
+
+    def __init__(
+        self,
+        *,
+        campaign_id: str,
+        source: str | None = None,
+        leads: list | None = None,
+        output_uri: str | None = None,
+        batch_size: int = 150,
+        deduplicate: bool = False,
+        skip_unsubscribed: bool = True,
+        enrichment: dict[str, bool] | None = None,
+        dry_run: bool = False,
+        strategy: str = "per_lead",
+        lemlist_conn_id: str = "lemlist_default",
+        pool: str = LEMLIST_POOL,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(pool=pool, **kwargs)
+        self.campaign_id = campaign_id
+        self.source = source
+        self.leads = leads
+        self.output_uri = output_uri
+        self.batch_size = batch_size
+        self.deduplicate = deduplicate
+        self.skip_unsubscribed = skip_unsubscribed
+        self.enrichment = enrichment or {}
+        self.dry_run = dry_run
+        self.strategy = strategy
+        self.lemlist_conn_id = lemlist_conn_id
+
+    def execute(self, context: Any) -> list[dict]:
+        started = time.time()
+        campaign_id = str(self.campaign_id or "").strip()
+        if not campaign_id.startswith("cam_"):
+            raise AirflowFailException(
+                f"campaign_id must be a lemlist campaign id (cam_...), got {campaign_id!r}"
+            )
+        strategy = str(self.strategy or "per_lead")
+        if strategy not in STRATEGIES:
+            raise AirflowFailException(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+        leads = self.leads if isinstance(self.leads, list) and self.leads else None
+        source = (
+            None if leads else (str(self.source).strip() if self.source not in (None, "", "None") else None)
+        )
+        if not leads and not source:
+            raise AirflowFailException(
+                "Nothing to import: give a source (path or URI) or an inline list of leads."
+            )
+        output_uri = self.output_uri if self.output_uri not in (None, "", "None") else None
+        try:
+            output = output_folder(source, output_uri)
+        except OutputLocationError as exc:
+            raise AirflowFailException(str(exc)) from None
+
+        dag_id = context["dag"].dag_id if context.get("dag") else "lemlist_lead_import"
+        run_id = context.get("run_id") or context["dag_run"].run_id
+        workspace = Workspace.for_run(output, dag_id, run_id).create()
+        context["ti"].xcom_push(key="work_dir", value=str(workspace.root))
+
+        hook = _hook(self.lemlist_conn_id)
+        self._check_campaign(hook, campaign_id)
+        unsubscribes = None
+        if _as_bool(self.skip_unsubscribed):
+            unsubscribes = Unsubscribes.from_entries(hook.paginate("/unsubscribes"))
+            self.log.info(
+                "lemlist unsubscribe list: %d emails, %d domains",
+                len(unsubscribes.emails),
+                len(unsubscribes.domains),
+            )
+
+        if leads:
+            rows = iter_inline(leads)
+            stem = f"inline_leads_{run_key(dag_id, run_id)}"
+        else:
+            location = resolve_location(source)
+            rows = iter_source(location)
+            stem = Path(str(location)).stem
+        report = output / f"{stem}.results.csv"
+        try:
+            manifest = stage_rows(
+                rows, workspace, batch_size=int(self.batch_size), unsubscribes=unsubscribes, log=self.log
+            )
+        except LeadFileError as exc:
+            raise AirflowFailException(str(exc)) from None
+        manifest.update(
+            campaign_id=campaign_id,
+            source=source or f"inline ({len(leads or [])} leads)",
+            report=str(report),
+            strategy=strategy,
+            dry_run=_as_bool(self.dry_run),
+            deduplicate=_as_bool(self.deduplicate),
+            enrichment={k: _as_bool((self.enrichment or {}).get(k)) for k in ENRICHMENT_FLAGS},
+            started_at=started,
+            dag_id=dag_id,
+            run_id=run_id,
+            validate_metrics=hook.metrics(),
+        )
+        workspace.write_manifest(manifest)
+        counts = manifest["counts"]
+        self.log.info(
+            "validated %d rows: %d valid in %d batches of up to %d, %d invalid, %d duplicate in file, %d unsubscribed",
+            manifest["total_rows"], counts["valid"], len(manifest["batches"]), manifest["batch_size"],
+            counts["invalid"], counts["duplicate_in_file"], counts["unsubscribed"],
+        )  # fmt: skip
+        return [{"work_dir": str(workspace.root), **batch} for batch in manifest["batches"]]
+
+    def _check_campaign(self, hook: Any, campaign_id: str) -> None:
+        """Fail before reading anything when the campaign does not exist: retries would not help."""
+        from lemlist_provider.hooks.errors import LemlistNotFoundError
+
+        try:
+            hook.get_campaign(campaign_id)
+        except LemlistNotFoundError:
+            raise AirflowFailException(
+                f"lemlist campaign {campaign_id} not found for connection '{self.lemlist_conn_id}'"
+            ) from None
+
+
+class LemlistImportLeadBatchOperator(BaseOperator):
+    """Add the leads of one staged batch to the campaign; resumable after a kill (see ``lead_import.batch``).
+
+    Meant to be mapped: ``.partial(...).expand(batch=validate.output)``. Runs in the ``lemlist_api`` pool, and
+    the hook paces every request to the key's budget, so any number of batches keeps the key within limits.
+    """
+
+    template_fields: Sequence[str] = ("batch",)
+    ui_color = "#fff3e0"
+
+    def __init__(
+        self,
+        *,
+        batch: dict,
+        lemlist_conn_id: str = "lemlist_default",
+        progress_every: float = 5.0,
+        pool: str = LEMLIST_POOL,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(pool=pool, **kwargs)
+        self.batch = batch
+        self.lemlist_conn_id = lemlist_conn_id
+        self.progress_every = progress_every
+
+    def execute(self, context: Any) -> dict:
+        workspace = Workspace(Path(self.batch["work_dir"]))
+        manifest = workspace.read_manifest()
+        options = ImportOptions(
+            campaign_id=manifest["campaign_id"],
+            deduplicate=bool(manifest.get("deduplicate")),
+            enrichment=manifest.get("enrichment") or {},
+            dry_run=bool(manifest.get("dry_run")),
+            strategy=manifest.get("strategy", "per_lead"),
+            progress_every=self.progress_every,
+        )
+        hook = None if options.dry_run else _hook(self.lemlist_conn_id)
+        from lemlist_provider.hooks.errors import LemlistNotFoundError
+
+        try:
+            result = import_batch(hook, workspace, self.batch, options, logger=self.log)
+        except LemlistNotFoundError as exc:
+            raise AirflowFailException(f"batch {self.batch['batch']}: {exc}") from None
+        self.log.info("batch %s done: %s", self.batch["batch"], result["counts"])
+        return result
+
+
+class LemlistLeadImportReportOperator(BaseOperator):
+    """Merge every row's outcome into the results file, push the summary, fail the run if a row failed.
+
+    Runs whatever happened upstream (``trigger_rule="all_done"`` in the DAG), so a failed batch still gets a
+    report in which its unfinished rows are ``failed`` with the reason.
+    """
+
+    template_fields: Sequence[str] = ("work_dir",)
+    ui_color = "#e8f5e9"
+
+    def __init__(
+        self,
+        *,
+        validate_task_id: str = "validate",
+        work_dir: str | None = None,
+        keep_work_dir: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.validate_task_id = validate_task_id
+        self.work_dir = work_dir
+        self.keep_work_dir = keep_work_dir
+
+    def execute(self, context: Any) -> dict:
+        work_dir = self.work_dir or context["ti"].xcom_pull(task_ids=self.validate_task_id, key="work_dir")
+        if not work_dir:
+            raise AirflowFailException(
+                "No import work folder: the validate task did not run for this DAG run."
+            )
+        workspace = Workspace(Path(work_dir))
+        try:
+            manifest = workspace.read_manifest()
+        except FileNotFoundError as exc:
+            raise AirflowFailException(str(exc)) from None
+        destination = resolve_location(manifest["report"])
+        summary = write_report(workspace, manifest, destination)
+        self.log.info("%s", run_summary_line(summary))
+        context["ti"].xcom_push(key="summary", value=summary)
+        failed = summary["counts"].get("failed", 0)
+        if failed:
+            context["ti"].xcom_push(key="return_value", value=summary)
+            raise AirflowFailException(
+                f"{failed} of {summary['total_rows']} rows failed to import; see the report {summary['report']} "
+                f"(the work folder {workspace.root} is kept: clear the failed batch tasks to resume them)"
+            )
+        if not self.keep_work_dir:
+            workspace.remove()
+        return summary

@@ -1,0 +1,161 @@
+"""Reading and validating lead files: formats, header mapping, normalisation, dedupe, bad files, checkpoints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lemlist_provider.lead_import import (
+    Checkpoint,
+    LeadFileError,
+    Unsubscribes,
+    Workspace,
+    canonical_field,
+    iter_inline,
+    iter_source,
+    normalise_email,
+    run_summary_line,
+    stage_rows,
+)
+
+
+def _rows(path: Path) -> list:
+    return list(iter_source(path))
+
+
+def test_semicolon_csv_with_bom_crlf_and_quotes(tmp_path):
+    src = tmp_path / "excel.csv"
+    text = 'E-Mail;FIRST_NAME;Company;Note\r\n"Ada@Example.io ";Ada;"Analytical; Engines";"line one\r\nline two"\r\n\r\nbob@b.example;Bob;;\r\n'
+    src.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    rows = _rows(src)
+    assert [r.row for r in rows] == [1, 2]  # the blank line is not a row
+    assert rows[0].lead == {
+        "email": "Ada@Example.io",
+        "firstName": "Ada",
+        "companyName": "Analytical; Engines",
+        "Note": "line one\r\nline two",
+    }
+    assert rows[1].lead == {"email": "bob@b.example", "firstName": "Bob"}  # empty values are not sent
+
+
+def test_header_mapping_is_case_and_punctuation_insensitive():
+    assert canonical_field("First Name") == "firstName"
+    assert canonical_field("LINKEDIN_URL") == "linkedinUrl"
+    assert canonical_field("company") == "companyName"
+    assert canonical_field("Favourite colour") is None  # a custom variable
+
+
+def test_json_lines_with_a_broken_line(tmp_path):
+    src = tmp_path / "leads.jsonl"
+    src.write_text(
+        '{"email": "a@x.example", "jobTitle": "CTO", "score": 3}\n{broken\n\n["not", "an", "object"]\n'
+    )
+    rows = _rows(src)
+    assert rows[0].lead == {"email": "a@x.example", "jobTitle": "CTO", "score": "3"}
+    assert rows[1].lead is None and "not valid JSON" in rows[1].error
+    assert rows[2].lead is None and "object" in rows[2].error
+
+
+def test_normalise_email():
+    assert normalise_email("  Ada.Lovelace@Example.IO ") == ("ada.lovelace@example.io", None)
+    assert normalise_email("")[1] == "missing email"
+    assert normalise_email("a@b")[1].startswith("invalid email:")
+    assert normalise_email("x@@y.example")[0] is None
+
+
+def test_unsubscribes_match_emails_and_domains():
+    unsubs = Unsubscribes.from_entries(
+        [{"value": "no-thanks@example.com"}, {"value": "@Competitor.example"}, "x@y.example"]
+    )
+    assert unsubs.match("no-thanks@example.com")
+    assert "@competitor.example" in unsubs.match("ceo@competitor.example")
+    assert unsubs.match("ceo@notcompetitor.example") is None
+
+
+def test_stage_rows_counts_dedupes_and_batches(tmp_path):
+    items = [
+        "a@x.example",
+        "A@X.example ",
+        "b@x.example",
+        "bad",
+        "c@blocked.example",
+        "d@x.example",
+        "e@x.example",
+    ]
+    workspace = Workspace(tmp_path / "w")
+    manifest = stage_rows(
+        iter_inline(items), workspace, batch_size=2, unsubscribes=Unsubscribes(["@blocked.example"])
+    )
+    assert manifest["total_rows"] == 7
+    assert manifest["counts"] == {"valid": 4, "invalid": 1, "duplicate_in_file": 1, "unsubscribed": 1}
+    assert [(b["rows"], b["first_row"], b["last_row"]) for b in manifest["batches"]] == [(2, 1, 3), (2, 6, 7)]
+    rejected = [json.loads(line) for line in workspace.rejected_path.read_text().splitlines()]
+    assert rejected[0] == {
+        "row": 2,
+        "email": "a@x.example",
+        "status": "duplicate_in_file",
+        "reason": "duplicate of row 1",
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("missing.csv", None, "file not found"),
+        ("latin1.csv", "email\nren\xe9@x.example\n".encode("latin-1"), "not UTF-8"),
+        ("no_email.csv", b"name;company\nAda;Analytical\n", "no email column"),
+        ("empty.csv", b"", "empty"),
+        ("blank.csv", b"\r\n\r\n", "empty"),
+        ("header_only.csv", b"email,firstName\n", "no data rows"),
+        ("empty.jsonl", b"", "empty"),
+        ("no_email.jsonl", b'{"name": "x"}\n', "no row has an email"),
+    ],
+)
+def test_bad_files_name_the_file_and_the_problem(tmp_path, name, content, problem):
+    src = tmp_path / name
+    if content is not None:
+        src.write_bytes(content)
+    with pytest.raises(LeadFileError) as err:
+        _rows(src)
+    assert str(src) in str(err.value) and problem in str(err.value)
+
+
+def test_checkpoint_survives_a_torn_last_line(tmp_path):
+    path = tmp_path / "cp.jsonl"
+    with Checkpoint(path) as cp:
+        cp.attempting(1, "a@x.example")
+        cp.outcome(1, "a@x.example", "imported", "lea_1")
+        cp.attempting(2, "b@x.example")
+    with path.open("a") as handle:
+        handle.write('{"row": 2, "email": "b@x.ex')  # killed mid-write
+    done, attempted = Checkpoint(path).load()
+    assert set(done) == {1} and attempted == {2}
+    with Checkpoint(path) as cp:
+        cp.outcome(2, "b@x.example", "imported", "lea_2")
+    done, attempted = Checkpoint(path).load()
+    assert set(done) == {1, 2} and attempted == set()
+
+
+def test_run_summary_line_names_every_status():
+    line = run_summary_line(
+        {"total_rows": 3, "counts": {"imported": 2, "invalid": 1}, "duration_seconds": 1.5, "leads_per_second": 9.5,
+         "requests": 4, "rate_limited": 0, "retries": 1, "report": "r.csv"}
+    )  # fmt: skip
+    assert "3 rows -> 2 imported, 0 already_in_campaign" in line and "1 invalid" in line and "r.csv" in line
+
+
+def test_unwritable_output_location_says_what_to_do(tmp_path):
+    from lemlist_provider.lead_import import OutputLocationError, output_folder
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OutputLocationError) as err:
+        output_folder(None, str(blocker / "reports"))  # a folder cannot be created inside a file
+    assert "output_uri" in str(err.value) and str(blocker) in str(err.value)
+    src = blocker / "leads.csv"
+    with pytest.raises(OutputLocationError) as err:
+        output_folder(str(src), None)
+    assert "Set the output_uri param" in str(err.value)
+    assert output_folder(str(tmp_path / "leads.csv"), None) == tmp_path
