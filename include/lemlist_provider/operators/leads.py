@@ -215,6 +215,8 @@ class LemlistImportLeadBatchOperator(BaseOperator):
             strategy=manifest.get("strategy", "per_lead"),
             progress_every=self.progress_every,
         )
+        # the "lemlist campaign" extra link (lemlist_provider.links) reads it
+        context["ti"].xcom_push(key="lemlist_campaign_id", value=options.campaign_id)
         hook = None if options.dry_run else _hook(self.lemlist_conn_id)
         from lemlist_provider.hooks.errors import LemlistNotFoundError
 
