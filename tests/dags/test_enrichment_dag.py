@@ -1,0 +1,89 @@
+"""The ``lemlist_enrichment`` DAG end to end with ``dag.test()`` (SQLite, triggers run inline) against a
+real sandbox over HTTP: 1,200 campaign leads, three bulk starts, every lead final, exact credits."""
+
+from __future__ import annotations
+
+import csv
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from lemlist_provider.enrichment.results import FINAL_STATUSES, run_summary_line
+from lemlist_provider.hooks.ratelimit import reset_limiters
+from lemlist_sandbox import SandboxServer
+from lemlist_sandbox.seed import add_campaign, add_lead
+
+ROOT = Path(__file__).resolve().parents[2]
+LEADS = 1200
+
+
+@pytest.fixture(scope="module")
+def enrichment_dag():
+    from airflow.models import Pool
+    from airflow.models.dagbag import DagBag
+
+    Pool.create_or_update_pool("lemlist_api", 8, "lemlist API key budget (tests)", include_deferred=False)
+    bag = DagBag(dag_folder=str(ROOT / "dags" / "lemlist_enrichment.py"))
+    assert not bag.import_errors, bag.import_errors
+    return bag.get_dag("lemlist_enrichment")
+
+
+def test_dag_shape(enrichment_dag):
+    assert [t.task_id for t in enrichment_dag.topological_sort()] == [
+        "check_credits", "request_enrichments", "wait_for_enrichments", "collect_results", "write_report",
+    ]  # fmt: skip
+    assert all(t.pool == "lemlist_api" for t in enrichment_dag.tasks)
+    assert enrichment_dag.get_task("wait_for_enrichments").deferrable is True
+
+
+def test_1200_leads_end_to_end(enrichment_dag, monkeypatch, tmp_path):
+    with SandboxServer(time_scale=0.01, rate_limit=0) as sb:
+        key = f"dag-enr-{uuid.uuid4().hex[:8]}"
+        sb.create_team(key, credits=5000)
+        team = sb.team(key)
+        campaign = add_campaign(sb.sandbox.world, team, "Enrich 1200")
+        for n in range(LEADS):
+            email = f"lead{n}@enrich-fail.io" if n % 100 == 0 else f"lead{n}@acme.io"
+            add_lead(
+                sb.sandbox.world,
+                team,
+                campaign,
+                email,
+                firstName="Lead",
+                lastName=f"N{n}",
+                companyName="Acme",
+            )
+        conn = {"conn_type": "lemlist", "host": sb.base_url, "password": key, "extra": {"rate_limit": 0}}
+        monkeypatch.setenv("AIRFLOW_CONN_LEMLIST_DEFAULT", json.dumps(conn))
+        reset_limiters()
+        out = tmp_path / "enrichment.csv"
+        run = enrichment_dag.test(
+            run_conf={
+                "campaign_id": campaign["_id"],
+                "enrichments": ["verify_email"],
+                "output": str(out),
+                "first_poll_seconds": 0.3,
+                "max_poll_interval": 1.0,
+                "write_back": False,
+            }  # fmt: skip
+        )
+        stats = sb.stats()
+        credits_after = team.credits
+    assert run.state == "success"
+    assert stats["by_route"]["POST /api/v2/enrichments/bulk"] == 3
+    with out.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == LEADS and {r["lead_id"] for r in rows} == {
+        lead["_id"] for lead in team.leads.values()
+    }
+    assert all(r["status"] in FINAL_STATUSES for r in rows)
+    statuses = [r["status"] for r in rows]
+    assert statuses.count("failed") == 12 and statuses.count("done") == LEADS - 12
+    assert 5000 - credits_after == statuses.count("done")  # failed ones were refunded
+    summary = json.loads(out.with_suffix(".summary.json").read_text())
+    assert summary["credits"] == {"before": 5000, "after": credits_after, "used": 5000 - credits_after}
+    assert summary["counts"]["total"] == LEADS and summary["http"]["starts"] == 3
+    line = run_summary_line(summary)
+    assert "1200 inputs" in line and "used 1188" in line
