@@ -54,7 +54,9 @@ def main(argv: list[str]) -> int:
         results[name] = result
         RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
         status = "PASS" if result.get("passed") else "FAIL"
-        print(f"   {status} ratio={result.get('ratio')} target={result.get('target')} figures={result.get('figures')}")
+        print(
+            f"   {status} ratio={result.get('ratio')} target={result.get('target')} figures={result.get('figures')}"
+        )
         if not result.get("passed"):
             failed.append(name)
     print(f"\n{len(wanted) - len(failed)} passed, {len(failed)} failed")

@@ -1,0 +1,85 @@
+"""Apache Airflow provider for lemlist (and lemcal): rate-limited hooks, operators, sensors and triggers.
+
+``get_provider_info()`` is registered under the ``apache_airflow_provider`` entry point; it is what gives
+the ``lemlist`` and ``lemcal`` connection types their forms in the Airflow UI (Airflow 3.2+ reads the
+form declaratively from ``conn-fields`` and ``ui-field-behaviour``, without importing the hook).
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+_RATE_FIELDS = {
+    "rate_limit": {
+        "label": "Requests per window",
+        "description": "Rate budget of the API key: requests allowed per window (lemlist: 20). 0 disables pacing.",
+        "schema": {"type": ["integer", "null"], "default": 20, "minimum": 0},
+    },
+    "rate_window": {
+        "label": "Window (seconds)",
+        "description": "Length of the rate window in seconds (lemlist: 2.0).",
+        "schema": {"type": ["number", "null"], "default": 2.0, "minimum": 0.1},
+    },
+    "timeout": {
+        "label": "Request timeout (seconds)",
+        "description": "Per-request timeout; a timeout is retried with backoff like a 5xx.",
+        "schema": {"type": ["number", "null"], "default": 30.0, "minimum": 1},
+    },
+}
+
+
+def get_provider_info() -> dict:
+    """Provider metadata read by Airflow's ProvidersManager."""
+    return {
+        "package-name": "airflow-provider-lemlist",
+        "name": "lemlist",
+        "description": "lemlist and lemcal: rate-limited hooks, lead import, enrichment, unsubscribes, exports.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "lemlist",
+                "external-doc-url": "https://developer.lemlist.com/",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "lemlist",
+                "python-modules": [
+                    "lemlist_provider.hooks.lemlist",
+                    "lemlist_provider.hooks.async_lemlist",
+                    "lemlist_provider.hooks.lemcal",
+                ],
+            }
+        ],
+        "extra-links": ["lemlist_provider.links.LemlistCampaignLink"],
+        "notifications": ["lemlist_provider.notifiers.LemlistIncidentNotifier"],
+        "connection-types": [
+            {
+                "connection-type": "lemlist",
+                "hook-class-name": "lemlist_provider.hooks.lemlist.LemlistHook",
+                "hook-name": "lemlist",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["login", "schema", "port"],
+                    "relabeling": {"password": "API Key", "host": "Base URL"},
+                    "placeholders": {"host": "https://api.lemlist.com/api", "password": "lemlist API key"},
+                },
+                "conn-fields": dict(_RATE_FIELDS),
+            },
+            {
+                "connection-type": "lemcal",
+                "hook-class-name": "lemlist_provider.hooks.lemcal.LemcalHook",
+                "hook-name": "lemcal",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port"],
+                    "relabeling": {"login": "User ID", "password": "API Key", "host": "Base URL"},
+                    "placeholders": {
+                        "host": "https://api.lemcal.com/api/lemcal",
+                        "login": "usr_...",
+                        "password": "lemcal API key",
+                    },
+                },
+                "conn-fields": dict(_RATE_FIELDS),
+            },
+        ],
+    }

@@ -1,0 +1,1 @@
+"""Hooks for lemlist and lemcal: transport, error policy, rate limiting, typed endpoint methods."""

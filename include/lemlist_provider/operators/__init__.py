@@ -1,0 +1,1 @@
+"""lemlist operators: added with the pipelines (lead import, enrichment, unsubscribes, exports)."""

@@ -1,0 +1,1 @@
+"""lemlist sensors: added with the pipelines (lead import, enrichment, unsubscribes, exports)."""

@@ -1,0 +1,1 @@
+"""lemlist triggers: added with the pipelines (lead import, enrichment, unsubscribes, exports)."""
