@@ -137,3 +137,24 @@ def test_csv_upload_falls_back_to_per_lead_on_402(sandbox, team_key, conn_env, t
     assert any("402" in r.getMessage() and "per_lead" in r.getMessage() for r in caplog.records)
     statuses = sandbox.stats()["by_route_status"]["POST /api/campaigns/{campaignId}/leads/import"]
     assert statuses.get("402", 0) >= 1
+
+
+def test_columns_named_like_hook_arguments_reach_lemlist(sandbox, team_key, conn_env, tmp_path):
+    """Custom variables are never dropped, even when a column is called ``deduplicate`` or ``campaign_id``."""
+    leads = [
+        {"email": "clash@columns.example", "firstName": "Ada", "deduplicate": "keep me",
+         "campaign_id": "crm-42", "find_email": "manual", "self": "me"},
+    ]  # fmt: skip
+    workspace = Workspace(tmp_path / "work")
+    manifest = stage_rows(iter_inline(leads), workspace, batch_size=10)
+    result = import_batch(_hook(), workspace, manifest["batches"][0], ImportOptions(campaign_id=conn_env))
+    assert result["counts"] == {"imported": 1}
+    (lead,) = sandbox.team(team_key).leads_in_campaign(conn_env)
+    stored = {**lead, **(lead.get("variables") or {})}
+    assert stored["firstName"] == "Ada"
+    assert {k: stored.get(k) for k in ("deduplicate", "campaign_id", "find_email", "self")} == {
+        "deduplicate": "keep me",
+        "campaign_id": "crm-42",
+        "find_email": "manual",
+        "self": "me",
+    }

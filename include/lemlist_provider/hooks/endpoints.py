@@ -6,7 +6,7 @@ values (emails, ids, ``@domains``) are URL-encoded by ``request``; names follow 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -209,9 +209,13 @@ class LemlistEndpointsMixin:
         verify_email: bool | None = None,
         linkedin_enrichment: bool | None = None,
         find_phone: bool | None = None,
-        **fields: Any,
+        fields: Mapping[str, Any] | None = None,
+        **more_fields: Any,
     ) -> dict:
         """Add a lead; "already there" is success.
+
+        Lead fields and custom variables go in ``fields`` (any name, even one that matches an argument
+        here, such as a CSV column called ``deduplicate``) or as keyword arguments for convenience.
 
         Returns the created lead, or ``{"email", "alreadyInCampaign": True, "duplicateScope":
         "campaign"|"team", "afterReplay"}``: ``afterReplay`` is True when an earlier attempt of this call failed
@@ -226,7 +230,7 @@ class LemlistEndpointsMixin:
             {"campaign_id": campaign_id},
             email,
             params,
-            {"email": email, **fields},
+            {**(fields or {}), **more_fields, "email": email},
         )
 
     def add_lead_to_campaign_legacy(

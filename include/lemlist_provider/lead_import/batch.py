@@ -31,8 +31,6 @@ _FLAG_KWARGS = {
     "linkedinEnrichment": "linkedin_enrichment",
     "findPhone": "find_phone",
 }
-#: column names that would clash with ``add_lead_to_campaign``'s own arguments
-_RESERVED_FIELDS = {"self", "campaign_id", "email", *_FLAG_KWARGS.values()}
 
 
 @dataclass
@@ -295,8 +293,8 @@ def _import_row(
 ) -> dict:
     checkpoint.attempting(row, email)
     try:
-        fields = {k: v for k, v in lead.items() if k not in _RESERVED_FIELDS}
-        answer = hook.add_lead_to_campaign(options.campaign_id, email, **flags, **fields)
+        fields = {k: v for k, v in lead.items() if k != "email"}
+        answer = hook.add_lead_to_campaign(options.campaign_id, email, **flags, fields=fields)
     except Exception as exc:
         if _is_client_error(exc):
             # lemlist refused this one lead (e.g. a field it rejects): the row fails, the batch goes on.
