@@ -2,6 +2,9 @@
 
 check_credits → request_enrichments → wait_for_enrichments (deferred: no worker slot while lemlist works)
 → collect_results (CSV/JSON Lines, optionally written back on the leads) → write_report (summary XCom).
+Two DAGs share this shape: ``lemlist_enrichment`` (manual: a campaign or a file, from the trigger form) and
+``lemlist_enrichment_new_leads`` (daily: the leads of every running campaign that no earlier run enriched;
+results are written back on the leads, which is what marks them as done for the next run).
 Every task runs in the ``lemlist_api`` pool. Starting enrichments spends credits and is never resent: a
 retried request task reads its ledger and only starts what its earlier try did not.
 """
@@ -9,8 +12,10 @@ retried request task reads its ledger and only starts what its earlier try did n
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from airflow.sdk import Param, dag
+import pendulum
+from airflow.sdk import DAG, Param
 
 from lemlist_provider.enrichment.items import ENRICHMENTS
 from lemlist_provider.operators.enrichment import (
@@ -21,80 +26,118 @@ from lemlist_provider.operators.enrichment import (
 )
 from lemlist_provider.sensors.enrichment import LemlistEnrichmentSensor
 
-OUTPUT = "{{ params.output or ('output/lemlist_enrichment/' ~ (run_id | replace(':', '-') | replace('+', '_')) ~ '.csv') }}"
+DEFAULT_ARGS = {
+    "pool": "lemlist_api",
+    "retries": 2,
+    "retry_delay": timedelta(seconds=15),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=5),
+}
+
+COMMON_PARAMS = {
+    "enrichments": Param(["find_email"], type="array", items={"type": "string", "enum": sorted(ENRICHMENTS)},
+                         title="Enrichments", description="Each one costs credits per input."),
+    "force": Param(False, type="boolean", title="Force",
+                   description="Re-enrich leads lemlist (or an earlier run) already enriched."),
+    "max_credits": Param(None, type=["null", "integer"], minimum=0, title="Max credits",
+                         description="Never spend more than this in one run."),
+    "on_insufficient_credits": Param("fail", type="string", enum=["fail", "partial"], title="Too few credits",
+                                     description="fail: spend nothing; partial: enrich what fits."),
+    "output": Param(None, type=["null", "string"], title="Results file",
+                    description="Path ending .csv or .jsonl. Default output/<dag_id>/<run_id>.csv"),
+    "first_poll_seconds": Param(5.0, type="number", minimum=0, title="First poll after (s)"),
+    "max_poll_interval": Param(30.0, type="number", minimum=0, title="Longest poll interval (s)"),
+}  # fmt: skip
+
+MANUAL_PARAMS = {
+    "campaign_id": Param(None, type=["null", "string"], title="Campaign",
+                         description="Enrich this campaign's leads (cam_...). Leave empty to use a file."),
+    "source": Param(None, type=["null", "string"], title="Source file",
+                    description="CSV or JSON Lines of people (email, linkedinUrl, firstName/lastName/companyName, "
+                                "or leadId), relative to the project or absolute."),
+    **COMMON_PARAMS,
+    "write_back": Param(False, type="boolean", title="Write back",
+                        description="Set enrichmentStatus / enrichedEmail / ... variables on the leads."),
+}  # fmt: skip
+
+SCHEDULED_PARAMS = {
+    "campaign_status": Param("running", type="string", enum=["running", "paused", "draft"],
+                             title="Campaign status", description="Enrich new leads of every campaign in this status."),
+    **COMMON_PARAMS,
+    "max_credits": Param(500, type=["null", "integer"], minimum=0, title="Max credits",
+                         description="A scheduled run never spends more than this."),
+    "on_insufficient_credits": Param("partial", type="string", enum=["fail", "partial"], title="Too few credits",
+                                     description="partial (default here): enrich what fits, the rest next run."),
+}  # fmt: skip
 
 
-@dag(
-    dag_id="lemlist_enrichment",
+def enrichment_dag(
+    dag_id: str, *, schedule: str | None, params: dict, inputs: dict[str, Any], write_back: Any
+) -> DAG:
+    """check_credits -> request_enrichments -> wait (deferred) -> collect_results -> write_report."""
+    output = (
+        "{{ params.output or ('output/"
+        + dag_id
+        + "/' ~ (run_id | replace(':', '-') | replace('+', '_')) ~ '.csv') }}"
+    )
+    with DAG(
+        dag_id=dag_id,
+        schedule=schedule,
+        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_runs=1 if schedule else 2,
+        render_template_as_native_obj=True,
+        tags=["lemlist", "enrichment"],
+        doc_md=__doc__,
+        default_args=DEFAULT_ARGS,
+        params=params,
+    ) as dag:
+        credits = LemlistCreditsOperator(task_id="check_credits", min_credits=1)
+        started = LemlistEnrichOperator(
+            task_id="request_enrichments",
+            **inputs,
+            enrichments="{{ params.enrichments }}",
+            force="{{ params.force }}",
+            max_credits="{{ params.max_credits }}",
+            on_insufficient_credits="{{ params.on_insufficient_credits }}",
+            ledger_path=output + ".starts.jsonl",
+        )
+        waited = LemlistEnrichmentSensor(
+            task_id="wait_for_enrichments",
+            enrichment_ids=started.output,
+            first_poll="{{ params.first_poll_seconds }}",
+            max_interval="{{ params.max_poll_interval }}",
+            timeout=2 * 60 * 60,
+        )
+        collected = LemlistEnrichmentResultsOperator(
+            task_id="collect_results",
+            started=started.output,
+            waited=waited.output,
+            output_path=output,
+            write_back=write_back,
+        )
+        report = LemlistEnrichmentReportOperator(
+            task_id="write_report",
+            credits_before=credits.output,
+            started=started.output,
+            waited=waited.output,
+            collected=collected.output,
+        )
+        credits >> started >> waited >> collected >> report
+    return dag
+
+
+manual = enrichment_dag(
+    "lemlist_enrichment",
     schedule=None,
-    catchup=False,
-    max_active_runs=2,
-    render_template_as_native_obj=True,
-    tags=["lemlist", "enrichment"],
-    doc_md=__doc__,
-    default_args={
-        "pool": "lemlist_api",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=15),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=5),
-    },
-    params={
-        "campaign_id": Param(None, type=["null", "string"], title="Campaign",
-                             description="Enrich this campaign's leads (cam_...). Leave empty to use a file."),
-        "source": Param(None, type=["null", "string"], title="Source file",
-                        description="CSV or JSON Lines of people (email, linkedinUrl, firstName/lastName/companyName, "
-                                    "or leadId), relative to the project or absolute."),
-        "enrichments": Param(["find_email"], type="array", items={"type": "string", "enum": sorted(ENRICHMENTS)},
-                             title="Enrichments", description="Each one costs credits per input."),
-        "force": Param(False, type="boolean", title="Force",
-                       description="Re-enrich leads lemlist (or an earlier run) already enriched."),
-        "max_credits": Param(None, type=["null", "integer"], minimum=0, title="Max credits",
-                             description="Never spend more than this in one run."),
-        "on_insufficient_credits": Param("fail", type="string", enum=["fail", "partial"], title="Too few credits",
-                                         description="fail: spend nothing; partial: enrich what fits."),
-        "output": Param(None, type=["null", "string"], title="Results file",
-                        description="Path ending .csv or .jsonl. Default output/lemlist_enrichment/<run_id>.csv"),
-        "write_back": Param(False, type="boolean", title="Write back",
-                            description="Set enrichmentStatus / enrichedEmail / ... variables on the leads."),
-        "first_poll_seconds": Param(5.0, type="number", minimum=0, title="First poll after (s)"),
-        "max_poll_interval": Param(30.0, type="number", minimum=0, title="Longest poll interval (s)"),
-    },
-)  # fmt: skip
-def lemlist_enrichment():
-    credits = LemlistCreditsOperator(task_id="check_credits", min_credits=1)
-    started = LemlistEnrichOperator(
-        task_id="request_enrichments",
-        campaign_id="{{ params.campaign_id }}",
-        source="{{ params.source }}",
-        enrichments="{{ params.enrichments }}",
-        force="{{ params.force }}",
-        max_credits="{{ params.max_credits }}",
-        on_insufficient_credits="{{ params.on_insufficient_credits }}",
-        ledger_path=OUTPUT + ".starts.jsonl",
-    )
-    waited = LemlistEnrichmentSensor(
-        task_id="wait_for_enrichments",
-        enrichment_ids=started.output,
-        first_poll="{{ params.first_poll_seconds }}",
-        max_interval="{{ params.max_poll_interval }}",
-        timeout=2 * 60 * 60,
-    )
-    collected = LemlistEnrichmentResultsOperator(
-        task_id="collect_results",
-        started=started.output,
-        waited=waited.output,
-        output_path=OUTPUT,
-        write_back="{{ params.write_back }}",
-    )
-    report = LemlistEnrichmentReportOperator(
-        task_id="write_report",
-        credits_before=credits.output,
-        started=started.output,
-        waited=waited.output,
-        collected=collected.output,
-    )
-    credits >> started >> waited >> collected >> report
-
-
-lemlist_enrichment()
+    params=MANUAL_PARAMS,
+    inputs={"campaign_id": "{{ params.campaign_id }}", "source": "{{ params.source }}"},
+    write_back="{{ params.write_back }}",
+)
+new_leads = enrichment_dag(
+    "lemlist_enrichment_new_leads",
+    schedule="@daily",
+    params=SCHEDULED_PARAMS,
+    inputs={"campaign_status": "{{ params.campaign_status }}"},
+    write_back=True,  # the written-back enrichmentStatus is what makes the next run skip these leads
+)

@@ -22,7 +22,7 @@ LEADS = 1200
 @pytest.fixture(scope="module")
 def enrichment_dag():
     from airflow.models import Pool
-    from airflow.models.dagbag import DagBag
+    from airflow.dag_processing.dagbag import DagBag
 
     Pool.create_or_update_pool("lemlist_api", 8, "lemlist API key budget (tests)", include_deferred=False)
     bag = DagBag(dag_folder=str(ROOT / "dags" / "lemlist_enrichment.py"))
@@ -87,3 +87,46 @@ def test_1200_leads_end_to_end(enrichment_dag, monkeypatch, tmp_path):
     assert summary["counts"]["total"] == LEADS and summary["http"]["starts"] == 3
     line = run_summary_line(summary)
     assert "1200 inputs" in line and "used 1188" in line
+
+
+def test_scheduled_dag_enriches_only_new_leads_of_running_campaigns(monkeypatch, tmp_path):
+    """``lemlist_enrichment_new_leads``: running campaigns only; a second run finds nothing new to pay for."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(ROOT / "dags" / "lemlist_enrichment.py"))
+    dag = bag.get_dag("lemlist_enrichment_new_leads")
+    assert dag.schedule == "@daily" or str(dag.timetable.summary) == "@daily"
+    with SandboxServer(time_scale=0.01, rate_limit=0) as sb:
+        key = f"dag-new-{uuid.uuid4().hex[:8]}"
+        sb.create_team(key, credits=100)
+        team = sb.team(key)
+        running = add_campaign(sb.sandbox.world, team, "Running", "running")
+        draft = add_campaign(sb.sandbox.world, team, "Draft", "draft")
+        for n in range(4):
+            add_lead(sb.sandbox.world, team, running, f"run{n}@acme.io", firstName="R", lastName=f"N{n}")
+        for n in range(3):
+            add_lead(sb.sandbox.world, team, draft, f"draft{n}@acme.io", firstName="D", lastName=f"N{n}")
+        conn = {"conn_type": "lemlist", "host": sb.base_url, "password": key, "extra": {"rate_limit": 0}}
+        monkeypatch.setenv("AIRFLOW_CONN_LEMLIST_DEFAULT", json.dumps(conn))
+        reset_limiters()
+        conf = {"enrichments": ["verify_email"], "first_poll_seconds": 0.3, "max_poll_interval": 1.0}
+        first = dag.test(run_conf={**conf, "output": str(tmp_path / "first.csv")})
+        credits_after_first = team.credits
+        bulk_after_first = sb.stats()["by_route"].get("POST /api/v2/enrichments/bulk", 0)
+        second = dag.test(run_conf={**conf, "output": str(tmp_path / "second.csv")})
+        bulk_after_second = sb.stats()["by_route"].get("POST /api/v2/enrichments/bulk", 0)
+        variables = {
+            lead["email"]: (lead.get("variables") or {}).get("enrichmentStatus", lead.get("enrichmentStatus"))
+            for lead in team.leads.values()
+        }
+    assert first.state == "success" and second.state == "success"
+    assert 100 - credits_after_first == 4  # the 4 running-campaign leads, one verify each
+    assert bulk_after_first == 1 and bulk_after_second == 1  # nothing new: no second bulk start
+    assert team.credits == credits_after_first
+    assert {e: s for e, s in variables.items() if e.startswith("run")} == {
+        f"run{n}@acme.io": "done" for n in range(4)
+    }
+    assert all(variables[f"draft{n}@acme.io"] is None for n in range(3))
+    with (tmp_path / "second.csv").open(newline="", encoding="utf-8") as handle:
+        second_rows = list(csv.DictReader(handle))
+    assert {r["status"] for r in second_rows} <= {"skipped"}

@@ -69,7 +69,8 @@ class LocalAirflow:
                 "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__CORE__EXECUTOR": executor,
-                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+                # scheduled DAGs (sync, export, overview) must not start on their own beside the one under test
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
                 "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.port}/execution/",
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.sql_alchemy_conn,
@@ -178,6 +179,7 @@ class LocalAirflow:
 
     def trigger(self, dag_id: str, conf: dict | None = None, run_id: str | None = None) -> str:
         run_id = run_id or f"it__{int(time.time())}"
+        self.cli("dags", "unpause", dag_id)
         self.cli("dags", "trigger", dag_id, "--conf", json.dumps(conf or {}), "--run-id", run_id)
         return run_id
 

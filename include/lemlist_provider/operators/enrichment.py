@@ -87,7 +87,9 @@ class LemlistEnrichOperator(BaseOperator):
     ``people`` (dicts with email / linkedinUrl / firstName+lastName+companyName, or emails) and the rows of
     ``source`` (CSV or JSON Lines) through ``POST /v2/enrichments/bulk`` in chunks of at most 500;
     ``campaign_id``: the campaign's leads (one ``export/leads`` call), enriched in bulk with their data, and
-    skipped when an earlier run wrote a final ``enrichmentStatus`` on them (unless ``force``).
+    skipped when an earlier run wrote a final ``enrichmentStatus`` on them (unless ``force``);
+    ``campaign_status`` (e.g. ``"running"``): the same for every campaign in that status, which with
+    ``write_back`` is how the scheduled DAG enriches only the new leads of active campaigns.
 
     Credits first: the worst case (items x types x ``credit_cost``) is compared to ``GET /team/credits`` and
     ``max_credits``; too few fails with needed vs available, or ``on_insufficient_credits="partial"`` starts
@@ -99,7 +101,7 @@ class LemlistEnrichOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = (
-        "lead_ids", "people", "campaign_id", "source", "enrichments", "force", "max_credits",
+        "lead_ids", "people", "campaign_id", "campaign_status", "source", "enrichments", "force", "max_credits",
         "on_insufficient_credits", "ledger_path", "output_path",
     )  # fmt: skip
 
@@ -109,6 +111,7 @@ class LemlistEnrichOperator(BaseOperator):
         lead_ids: Any = None,
         people: Any = None,
         campaign_id: str | None = None,
+        campaign_status: str | None = None,
         source: str | None = None,
         enrichments: Any = ("find_email",),
         force: Any = False,
@@ -132,6 +135,7 @@ class LemlistEnrichOperator(BaseOperator):
         self.lead_ids = lead_ids
         self.people = people
         self.campaign_id = campaign_id
+        self.campaign_status = campaign_status
         self.source = source
         self.enrichments = enrichments
         self.force = force
@@ -165,11 +169,17 @@ class LemlistEnrichOperator(BaseOperator):
         rows = read_rows(resolve_path(self.source)) if self.source else None
         items = build_items(lead_ids=self._list(self.lead_ids), people=self._list(self.people), rows=rows)
         skipped: list[dict] = []
-        if self.campaign_id:
-            leads = hook.export_campaign_leads(self.campaign_id, state="all", format="json") or []
-            campaign_items, skipped = items_from_leads(leads, force=force)
+        campaign_ids = [self.campaign_id] if self.campaign_id else []
+        if self.campaign_status:
+            campaigns = hook.list_campaigns(status=self.campaign_status)
+            campaign_ids += [c["_id"] for c in campaigns if c.get("_id") and c["_id"] not in campaign_ids]
+            self.log.info("%d %s campaign(s): %s", len(campaign_ids), self.campaign_status, campaign_ids)
+        for campaign_id in campaign_ids:
+            leads = hook.export_campaign_leads(campaign_id, state="all", format="json") or []
+            campaign_items, campaign_skipped = items_from_leads(leads, force=force)
             known = {i["key"] for i in items}
             items += [i for i in campaign_items if i["key"] not in known]
+            skipped += campaign_skipped
         ledger = Ledger(self.ledger_path)
         fresh = [i for i in items if i["key"] not in ledger.records]
         credits_before = credits_of(hook.get_credits())
