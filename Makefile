@@ -11,10 +11,11 @@ export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export PYTHONPATH := $(CURDIR)/include$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: help install airflow-db test demo bench lint format sandbox clean
+.PHONY: help install airflow-db browser test demo up bench lint format sandbox clean
 
 help:
-	@echo "make demo    run the pipelines end to end against the local lemlist sandbox"
+	@echo "make up      local Airflow (UI on http://127.0.0.1:8080) + lemlist sandbox, until Ctrl-C"
+	@echo "make demo    start Airflow + sandbox, trigger every pipeline over REST, print a table of runs"
 	@echo "make test    create .venv, install everything, run the whole test suite"
 	@echo "make bench   run the benchmarks, write bench/results.json"
 	@echo "make lint    ruff check + ruff format --check"
@@ -36,11 +37,20 @@ $(AIRFLOW_HOME)/.migrated: $(STAMP)
 
 airflow-db: $(AIRFLOW_HOME)/.migrated
 
-test: install airflow-db
+# Debian's Chromium for the browser test (tests/e2e): installed once, a no-op when present.
+browser:
+	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || { \
+		echo "installing Debian's chromium for the browser test ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: install airflow-db browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-demo: install airflow-db
+demo: install
 	$(PY) scripts/demo.py
+
+up: install
+	$(PY) scripts/up.py $(UP_ARGS)
 
 bench: install airflow-db
 	$(PY) bench/run.py $(BENCH)

@@ -1,0 +1,70 @@
+"""End-to-end fixtures: a real ``airflow standalone`` plus the lemlist sandbox, and headless Chromium.
+
+Each fixture starts real processes through ``scripts/airflow_local.py`` (the class behind ``make up`` and
+``make demo``) with a throw-away AIRFLOW_HOME and free ports, so these tests never touch ``.airflow/``, never
+clash with a running ``make up`` and never reach the real lemlist, whatever ``LEMLIST_API_KEY`` says.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from airflow_local import LocalAirflow, processes_using  # noqa: E402
+
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def find_chromium() -> str | None:
+    """Debian's Chromium (``make browser`` installs it); tests never download a browser."""
+    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium() -> dict:
+    """Playwright launch options for Debian's Chromium, headless, quiet (no background network calls)."""
+    path = find_chromium()
+    if path is None:
+        pytest.skip("Chromium not found at /usr/bin/chromium: `make browser` installs Debian's chromium")
+    return {"executable_path": path, "headless": True, "args": CHROMIUM_FLAGS}
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def local_airflow(tmp_path: Path) -> Iterator[LocalAirflow]:
+    """A running sandbox + standalone Airflow; stopped after the test, and checked for stray processes."""
+    home = tmp_path / "airflow-home"
+    local = LocalAirflow(home, time_scale=0.02, sandbox=True)
+    try:
+        local.start()
+        yield local
+    finally:
+        local.stop()
+    strays = processes_using(str(home))
+    assert not strays, f"processes left behind after stop(): {strays}"
