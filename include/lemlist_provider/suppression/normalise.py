@@ -1,0 +1,78 @@
+"""Normalising suppression entries the way lemlist compares them.
+
+Emails and ``@domain`` entries are trimmed and lower-cased; LinkedIn URLs and phones are carried as they are
+(trimmed only). Every entry also has a comparison ``key`` (lower-cased) because lemlist itself lower-cases
+every stored value: two spellings that lemlist would store once must never make the sync push twice.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+EMAIL_RE = re.compile(
+    r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+)
+DOMAIN_RE = re.compile(r"^@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+LINKEDIN_RE = re.compile(
+    r"^(?:https?://)?(?:[a-z]{2,3}\.)?linkedin\.com/(?:in|company|pub)/[^\s/?#]+/?$", re.I
+)
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 ().-]{4,}[0-9]$")
+KINDS = ("email", "domain", "linkedinUrl", "phone")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One valid suppression value. ``key`` is what both sides are compared on."""
+
+    value: str
+    kind: str
+    source: str = ""
+    created_at: str = ""
+    raw: str = field(default="", compare=False)  # as the side stored it, to remove exactly that row
+
+    @property
+    def key(self) -> str:
+        return self.value.lower()
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """An entry that is reported, never pushed: the raw text and why it was refused."""
+
+    raw: str
+    reason: str
+    source: str = ""
+
+
+def normalise(raw: object, source: str = "", created_at: str = "") -> Entry | Invalid:
+    """Classify and clean one raw value: an ``Entry`` or an ``Invalid`` with a reason a person can act on."""
+    if not isinstance(raw, str):
+        return Invalid(repr(raw), "not a text value", source)
+    text = raw.strip().strip('"').strip()
+    if not text:
+        return Invalid(raw, "empty value", source)
+    lowered = text.lower()
+    if lowered.startswith("mailto:"):
+        text = text[7:]
+        lowered = lowered[7:]
+    if "linkedin.com/" in lowered:
+        if LINKEDIN_RE.match(text):
+            return Entry(text, "linkedinUrl", source, created_at, raw)
+        return Invalid(raw, "not a LinkedIn profile or company URL", source)
+    if lowered.startswith("@"):
+        if DOMAIN_RE.match(lowered):
+            return Entry(lowered, "domain", source, created_at, raw)
+        return Invalid(raw, "not a valid @domain (write a domain as @acme.com)", source)
+    if "@" in lowered:
+        if EMAIL_RE.match(lowered) and ".." not in lowered:
+            return Entry(lowered, "email", source, created_at, raw)
+        return Invalid(raw, "not a valid email address", source)
+    digits = sum(ch.isdigit() for ch in text)
+    if PHONE_RE.match(text) and 6 <= digits <= 16:
+        return Entry(text, "phone", source, created_at, raw)
+    if "." in lowered and " " not in lowered:
+        return Invalid(
+            raw, "looks like a bare domain: write it as @domain to suppress the whole domain", source
+        )
+    return Invalid(raw, "not an email, @domain, LinkedIn URL or phone", source)

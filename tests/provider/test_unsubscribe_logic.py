@@ -1,0 +1,84 @@
+"""Normalisation and the sync plan: pure logic, no network."""
+
+from __future__ import annotations
+
+import pytest
+
+from lemlist_provider.suppression import Entry, Invalid, Side, normalise, plan_sync
+
+
+@pytest.mark.parametrize(
+    ("raw", "value", "kind"),
+    [
+        ("  John.Doe@Example.COM ", "john.doe@example.com", "email"),
+        ("mailto:a@b.io", "a@b.io", "email"),
+        ("@Acme.Example", "@acme.example", "domain"),
+        ("https://www.linkedin.com/in/Jane-Doe/", "https://www.linkedin.com/in/Jane-Doe/", "linkedinUrl"),
+        ("+33 6 12 34 56 78", "+33 6 12 34 56 78", "phone"),
+    ],
+)
+def test_valid_values_are_normalised(raw, value, kind):
+    entry = normalise(raw, source="crm")
+    assert isinstance(entry, Entry) and (entry.value, entry.kind, entry.source, entry.raw) == (
+        value,
+        kind,
+        "crm",
+        raw,
+    )
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "   ", "broken@", "a@b", "@nodot", "acme.com", "hello world", "a@@b.io", None]
+)
+def test_invalid_values_are_reported_with_a_reason(raw):
+    bad = normalise(raw)
+    assert isinstance(bad, Invalid) and bad.reason
+
+
+def test_bare_domain_reason_tells_how_to_write_it():
+    assert "@domain" in normalise("acme.com").reason
+
+
+def _side(*values: str, source: str = "") -> Side:
+    return Side.collect(normalise(v, source=source) for v in values)
+
+
+def test_add_only_plans_the_union_and_never_removes():
+    local = _side("A@x.io", "b@x.io", "@d.io", "bad@")
+    remote = _side("a@x.io", "c@x.io", source="lead")
+    plan = plan_sync(local, remote)
+    assert [e.value for e in plan.to_remote] == ["@d.io", "b@x.io"]
+    assert [e.value for e in plan.to_local] == ["c@x.io"]
+    assert not plan.remove_remote and not plan.remove_local and plan.in_both == 1
+    assert [i.raw for i in plan.local_invalid] == ["bad@"]
+
+
+def test_duplicates_in_one_side_are_counted_once():
+    side = _side("a@x.io", "A@X.IO", " a@x.io")
+    assert len(side.entries) == 1 and side.duplicates == 2
+
+
+def test_mirror_local_truth_keeps_what_the_person_did():
+    local = _side("a@x.io")
+    remote = Side.collect(
+        [normalise("a@x.io", "api"), normalise("link@x.io", "lead"), normalise("old@x.io", "api"),
+         normalise("bounce@x.io", "bounced"), normalise("ui@x.io", "user")]
+    )  # fmt: skip
+    plan = plan_sync(local, remote, mode="mirror", truth="local")
+    assert {e.value for e in plan.remove_remote} == {"old@x.io", "ui@x.io"}
+    assert (
+        {e.value for e in plan.kept_protected}
+        == {"link@x.io", "bounce@x.io"}
+        == {e.value for e in plan.to_local}
+    )
+
+
+def test_mirror_lemlist_truth_removes_local_only_and_pushes_nothing():
+    plan = plan_sync(_side("a@x.io", "b@x.io"), _side("a@x.io", "c@x.io"), mode="mirror", truth="lemlist")
+    assert not plan.to_remote and [e.value for e in plan.remove_local] == ["b@x.io"]
+    assert [e.value for e in plan.to_local] == ["c@x.io"]
+
+
+def test_unknown_mode_is_refused():
+    with pytest.raises(ValueError):
+        plan_sync(Side(), Side(), mode="sync_everything")

@@ -1,0 +1,83 @@
+"""``run_sync`` against a real sandbox: chunked bulk pushes, and the fallback to the legacy routes."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import uuid
+
+import pytest
+
+from lemlist_provider.suppression import CsvSuppressionStore, SyncOptions, run_sync
+from lemlist_sandbox import SandboxServer
+from lemlist_sandbox.seed import add_unsubscribe
+
+
+def lemlist_conn_uri(base_url: str, key: str) -> str:
+    """The ``lemlist`` connection as JSON (same form as ``tests/conftest.py``), real 20 / 2 s budget."""
+    import json
+
+    return json.dumps({"conn_type": "lemlist", "host": base_url, "password": key,
+                       "extra": {"rate_limit": 20, "rate_window": 2.0}})  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def nolimit():
+    with SandboxServer(time_scale=0.01, rate_limit=0) as server:
+        yield server
+
+
+def _setup(server, monkeypatch, tmp_path, remote, local):
+    key = f"sync-{uuid.uuid4().hex[:10]}"
+    server.create_team(key, seed="empty")
+    for value in remote:
+        add_unsubscribe(server.sandbox.world, server.team(key), value, source="lead")
+    monkeypatch.setenv("AIRFLOW_CONN_LEMLIST_DEFAULT", lemlist_conn_uri(server.base_url, key))
+    path = tmp_path / "local.csv"
+    path.write_text("value\n" + "\n".join(local) + "\n")
+    from lemlist_provider.hooks.lemlist import LemlistHook
+
+    return key, CsvSuppressionStore(path), LemlistHook()
+
+
+def _delta(before, after, route):
+    return after["by_route"].get(route, 0) - before["by_route"].get(route, 0)
+
+
+def test_bulk_push_is_chunked(nolimit, monkeypatch, tmp_path):
+    key, store, hook = _setup(nolimit, monkeypatch, tmp_path, [], [f"u{i}@x.io" for i in range(7)])
+    before = nolimit.stats()
+    summary = run_sync(hook, store, SyncOptions(bulk_size=3))
+    assert (
+        _delta(before, nolimit.stats(), "POST /api/v2/unsubscribes/variables") == 3 == summary["bulk_calls"]
+    )
+    assert len(nolimit.team(key).unsubscribes) == 7
+
+
+def test_legacy_fallback_when_v2_is_refused(nolimit, monkeypatch, tmp_path, caplog):
+    local = ["new@x.io", "@newdomain.io", "https://www.linkedin.com/in/someone", "old@x.io"]
+    key, store, hook = _setup(nolimit, monkeypatch, tmp_path, ["old@x.io", "remote@x.io"], local)
+    nolimit.set_team_flags(key, reject_v2_unsubscribes=True)
+    before = nolimit.stats()
+    with caplog.at_level(logging.WARNING):
+        summary = run_sync(hook, store, SyncOptions(), tmp_path / "audit.csv")
+    after = nolimit.stats()
+    assert any(
+        "falling back to the legacy" in r.getMessage() and r.levelno == logging.WARNING
+        for r in caplog.records
+    )
+    assert _delta(before, after, "POST /api/unsubscribes/{value}") == 2
+    assert _delta(before, after, "POST /api/v2/unsubscribes/variables") == 0
+    assert set(nolimit.team(key).unsubscribes) == {"old@x.io", "remote@x.io", "new@x.io", "@newdomain.io"}
+    assert summary["legacy_fallback"] and summary["not_pushed_legacy"] == 1 and summary["added_to_local"] == 1
+    audit = list(csv.DictReader((tmp_path / "audit.csv").open()))
+    assert [r["action"] for r in audit if "linkedin" in r["value"]] == ["not_pushed"]
+
+
+def test_paginated_pull_matches_the_export(nolimit, monkeypatch, tmp_path):
+    remote = [f"r{i}@x.io" for i in range(250)]
+    key, store, hook = _setup(nolimit, monkeypatch, tmp_path, remote, [])
+    before = nolimit.stats()
+    summary = run_sync(hook, store, SyncOptions(pull="paginate", dry_run=True))
+    assert summary["lemlist_total"] == 250 and summary["to_local"] == 250
+    assert _delta(before, nolimit.stats(), "GET /api/v2/unsubscribes/variables") == 3
