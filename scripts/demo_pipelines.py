@@ -8,6 +8,8 @@ run's summary and the function that turns it into one line of the table.
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -15,9 +17,21 @@ from demo import DemoRun
 
 from lemlist_provider.enrichment.results import run_summary_line as enrichment_line
 from lemlist_provider.lead_import import run_summary_line as import_line
+from lemlist_provider.operators.exports import run_summary_line as export_line
+from lemlist_provider.suppression import run_summary_line as sync_line
 
 IMPORT_CAMPAIGN = "Q4 Outbound - SaaS founders"  # seeded in the sandbox's demo team
 ENRICH_CAMPAIGN = "Webinar follow-up"
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_OUTPUT = ROOT / "output" / "demo"
+
+
+def scratch_suppression_list(local: Any) -> str:
+    """The sync adds lemlist's entries to the local list: work on a copy, not the committed sample."""
+    DEMO_OUTPUT.mkdir(parents=True, exist_ok=True)
+    target = DEMO_OUTPUT / "suppression_list.csv"
+    shutil.copyfile(ROOT / "include" / "data" / "suppression_list.csv", target)
+    return str(target)
 
 
 def campaign_id(local: Any, name: str) -> str:
@@ -58,5 +72,26 @@ PIPELINE_RUNS = [
         },
         summary_task="write_report",
         describe=enrichment_line,
+    ),
+    DemoRun(
+        "lemlist_unsubscribe_sync",
+        conf=lambda local: {
+            "store": "csv",
+            "csv_path": scratch_suppression_list(local),
+            "audit_dir": str(DEMO_OUTPUT / "unsubscribe_audit"),
+        },
+        summary_task="summary",
+        describe=sync_line,
+    ),
+    DemoRun(
+        "lemlist_campaign_export",
+        conf={
+            "output_uri": str(DEMO_OUTPUT / "exports" / "{campaign_id}" / "{date}.csv"),
+            "first_poll": 1.0,
+            "poll_min": 1.0,
+            "poll_max": 2.0,
+        },
+        summary_task="summary",
+        describe=export_line,
     ),
 ]
