@@ -50,6 +50,7 @@ def test_429_is_waited_and_resent(fresh_team, make_conn, caplog, capsys):
     assert hook.metrics()["waited_seconds"] >= 2.0  # Retry-After: 1 honoured twice
     waits = [line for line in _logs(caplog, capsys).splitlines() if "rate limited" in line]
     assert len(waits) == 2 and "GET /team" in waits[0] and "waiting" in waits[0]
+    assert "429 #1 of this call" in waits[0] and "429 #2 of this call" in waits[1]
 
 
 def test_429_cap_ends_in_clear_error(fresh_team, make_conn):

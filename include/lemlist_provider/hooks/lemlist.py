@@ -170,8 +170,10 @@ class LemlistTransportMixin:
     def _log_wait(self, state: CallState, kind: str, delay: float, reason: str) -> None:
         if kind == "wait":
             self.log.warning(
-                "lemlist %s: rate limited (%s); waiting %.2f s before resending (%.1f s of the %.0f s cap used)",
-                state.label, reason, delay, state.rate_limit_waited, self.policy.config.max_rate_limit_wait,
+                "lemlist %s: rate limited (%s), 429 #%d of this call; waiting %.2f s before resending "
+                "(%.1f s of the %.0f s cap used)",
+                state.label, reason, state.rate_limited, delay, state.rate_limit_waited,
+                self.policy.config.max_rate_limit_wait,
             )  # fmt: skip
         else:
             self.log.warning(

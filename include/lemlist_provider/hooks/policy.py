@@ -51,6 +51,7 @@ class CallState:
     replay_safe: bool
     attempt: int = 0  # transient failures so far
     rate_limit_waited: float = 0.0
+    rate_limited: int = 0  # 429s answered to this call so far
     ambiguous: bool = False  # an earlier attempt may have reached the server (5xx/timeout/reset)
 
     @property
@@ -113,6 +114,7 @@ class ErrorPolicy:
             )
             return Decision("raise", error=self._error(LemlistRateLimitError, msg, state, 429, reason))
         state.rate_limit_waited += delay
+        state.rate_limited += 1
         return Decision("wait", delay, f"429 {reason or 'Too Many Requests'}".strip())
 
     def on_transient(self, state: CallState, what: str, status: int | None, reason: str) -> Decision:
