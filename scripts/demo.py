@@ -64,8 +64,9 @@ def _describe_overview(summary: dict) -> str:
 def demo_runs() -> list[DemoRun]:
     runs = [DemoRun("lemlist_account_overview", describe=_describe_overview)]
     try:  # pipelines register themselves here as they land
-        from demo_pipelines import PIPELINE_RUNS
+        from demo_pipelines import PIPELINE_RUNS, prepare
 
+        prepare()
         runs.extend(PIPELINE_RUNS)
     except ImportError:
         pass

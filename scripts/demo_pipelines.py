@@ -26,12 +26,16 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO_OUTPUT = ROOT / "output" / "demo"
 
 
-def scratch_suppression_list(local: Any) -> str:
-    """The sync adds lemlist's entries to the local list: work on a copy, not the committed sample."""
+SCRATCH_SUPPRESSION_LIST = DEMO_OUTPUT / "suppression_list.csv"
+
+
+def prepare() -> None:
+    """Runs before Airflow starts. The sync adds lemlist's entries to the local list, so the demo works on
+    a copy, and the settings' Variable points there too: unpausing an hourly DAG also starts its scheduled
+    run (with the Variables' defaults), which must not touch the committed sample either."""
     DEMO_OUTPUT.mkdir(parents=True, exist_ok=True)
-    target = DEMO_OUTPUT / "suppression_list.csv"
-    shutil.copyfile(ROOT / "include" / "data" / "suppression_list.csv", target)
-    return str(target)
+    shutil.copyfile(ROOT / "include" / "data" / "suppression_list.csv", SCRATCH_SUPPRESSION_LIST)
+    os.environ["LEMLIST_SUPPRESSION_CSV"] = str(SCRATCH_SUPPRESSION_LIST)
 
 
 def campaign_id(local: Any, name: str) -> str:
@@ -77,7 +81,7 @@ PIPELINE_RUNS = [
         "lemlist_unsubscribe_sync",
         conf=lambda local: {
             "store": "csv",
-            "csv_path": scratch_suppression_list(local),
+            "csv_path": str(SCRATCH_SUPPRESSION_LIST),
             "audit_dir": str(DEMO_OUTPUT / "unsubscribe_audit"),
         },
         summary_task="summary",
