@@ -1,30 +1,48 @@
 """Per-process pacing of one API key's budget, shared with every other process holding the key.
 
-lemlist allows ``limit`` requests per ``window`` seconds per key (20 per 2 s) and tells every client, in
-each response, how much of the window is used (``X-RateLimit-Limit`` - ``X-RateLimit-Remaining``). That
-count is the only state all workers share, so each process estimates how many processes share the key:
+lemlist allows ``limit`` requests per ``window`` seconds per key (20 per 2 s) in a sliding window and tells
+every client, in each response, how much of the window is used (``X-RateLimit-Limit`` -
+``X-RateLimit-Remaining``). That count is the only state all processes holding the key share.
 
-    sharers ~= server_count_in_window / own_count_in_window
+**Integer quotas.** Each process holds an integer quota ``k`` (requests per window), sends at the period
+``window / k * (1 + margin)`` and never has more than ``k`` requests in its own trailing window. Such a
+sender puts at most ``k`` requests in ANY sliding window, whatever its phase, so the server's count is
+``sum(k)`` over the processes, steady and the same for all of them. (Pacing each process at a fractional
+``budget / sharers`` instead lets independent senders at random phases bunch up: 8 senders at 2.25 requests
+per window put 16 + Binomial(8, 0.25) requests in a window, which overflows a few percent of the time, and
+each 429 costs a whole ``Retry-After`` second.) Every response gives ``others = server count - own count``
+for the window ending at our request, so ``others + k`` is the count our current quota leads to:
 
-and paces itself at ``budget / sharers`` (minus a small safety margin). If the sharers' estimates agree,
-the sum of the rates is the budget whatever the split; when a sharer stops, the server count drops and the
-others speed up within one window. A process never exceeds the budget from its own log alone, a 429 raises
-the estimate and pauses every thread of the process until ``Retry-After``, and a low ``Remaining`` brakes.
-
-A newcomer knows nothing: its first request goes out alone (later threads wait for its answer), so eight
-processes starting together probe first and pace from the answer instead of bursting.
+* alone in the window: ``k = limit`` (our own window keeps us within the budget);
+* shared, the target is ``limit - 1``: one free slot absorbs jitter and one sharer's step at a time.
+  With room, a process grows by one slot with a chance per response of ``grow * room / count`` (so the
+  shares grow in proportion, about ``grow * room`` slots per window in all, however many processes
+  share); at the target it sometimes takes the slack slot (a full window is still safe), and while the
+  window is full about one slot per window is given back, mostly by the big quotas. The slack slot thus
+  keeps moving, which evens the shares out a little (integer shares of 19 among 8 cannot be equal);
+* a grown quota's first extra request goes out at once, so the others see the room is taken within
+  milliseconds instead of a window later (the own window still caps the process at ``k``);
+* a 429 (the last resort) pauses every thread of the process until ``Retry-After`` (what lemlist asks),
+  plus a random part of a period so the processes told the same ``Retry-After`` do not resume in lockstep;
+  the quota shrinks, and the first answer after the pause sizes it to what still fits beside the others;
+* a newcomer's first request goes out alone (later threads wait for its answer); it starts at a small share
+  of the room it saw, at a random phase, and grows only after a window, when the counts of processes
+  started with it have settled. Eight processes starting together therefore ramp up instead of bursting.
 
 The limiter is thread-safe (a lock held only for arithmetic) and usable from asyncio: ``reserve()``
 returns the delay to wait, ``acquire()`` sleeps it, ``aacquire()`` awaits it without blocking the loop.
+``observe()`` is a few comparisons over at most ``limit`` send times.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 DEFAULT_LIMIT = 20
@@ -36,44 +54,54 @@ class LimiterStats:
     paced_seconds: float = 0.0
     observations: int = 0
     sharers: float = 1.0
-    history: list[float] = field(default_factory=list)
+    quota: int = 0
+    rate_limited: int = 0
+    history: list[float] = field(default_factory=list)  # quota after each change (bounded)
 
 
 class RateLimiter:
-    """Adaptive pacing for one key in one process. Time is ``time.monotonic`` seconds."""
+    """Integer-quota pacing for one key in one process. Time is ``time.monotonic`` seconds."""
 
-    #: fraction of the budget kept free for network jitter when the key is used by this process alone
+    #: the period and the own window are stretched by this fraction so that network and sleep jitter do
+    #: not pack k+1 of our requests into one server window (larger alone: a full window has no slack)
+    margin = 0.01
     margin_alone = 0.025
-    #: extra fraction kept free when others share the key: independent senders' requests bunch up in the
-    #: server's sliding window, and every 429 costs a whole ``Retry-After`` second
-    margin_shared = 0.06
-    #: EWMA weight when the measured sharers drop (others finished)
-    alpha_down = 0.3
-    #: remaining at or below which a response counts as "crowded", and the phase shift it causes
-    #: (in units of the key's spacing, window / limit)
-    crowded = 1
-    phase_shift = 0.5
-    #: factor applied to the sharer estimate on a 429
-    bump_on_429 = 1.6
-    #: EWMA weight of a new observation
-    alpha = 0.3
+    #: free slots kept when the key is shared
+    shared_slack = 1
+    #: with room, chance per response of taking a slot = grow * room / server count: as a process sees
+    #: k responses per window, the shares grow in proportion, about ``grow * room`` slots per window in
+    #: all, however many processes share (a per-process step would overshoot with many sharers)
+    grow = 1.5
+    #: at the target, chance per response of taking the slack slot = rotate / server count
+    rotate = 0.3
+    #: while the window is full, chance per response of giving a slot back = shed * k / limit, so about
+    #: ``shed`` slots per window in all, mostly from the big quotas (per window it goes with k squared)
+    shed = 1.0
+    #: a newcomer starts with room / newcomer_divisor (several may start at once, unseen by each other)
+    newcomer_divisor = 6
 
     def __init__(
-        self, limit: int = DEFAULT_LIMIT, window: float = DEFAULT_WINDOW, clock=time.monotonic
+        self,
+        limit: int = DEFAULT_LIMIT,
+        window: float = DEFAULT_WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
     ) -> None:
         self.limit = max(0, int(limit))
         self.window = float(window)
         self._clock = clock
+        self._rng = rng or random.Random()
         self._lock = threading.Lock()
         self._own: deque[float] = deque()  # send times of this process (reserved slots)
         self._next = 0.0  # earliest time the next request may go out
         self._paused_until = 0.0  # 429 Retry-After for every thread of the process
+        self._quota = 1
         self._sharers = 1.0
-        self._ew_server = 0.0  # smoothed server count in the window
-        self._ew_own = 0.0  # smoothed own count in the same window
         self._probing = False  # the first request is in flight: others wait for its answer
         self._probed = False
-        self.stats = LimiterStats()
+        self._grow_after = 0.0  # no growth before (a newcomer waits for the counts to settle)
+        self._restart = False  # after a 429: size the quota from the next answer
+        self.stats = LimiterStats(quota=self._quota)
 
     @property
     def enabled(self) -> bool:
@@ -81,23 +109,49 @@ class RateLimiter:
 
     @property
     def sharers(self) -> float:
+        """Estimated processes sending with this key (server count / own quota)."""
         return self._sharers
 
-    def margin(self) -> float:
-        shared = min(1.0, max(0.0, (self._sharers - 1.0) / 2.0))
-        return self.margin_alone + self.margin_shared * shared
+    @property
+    def quota(self) -> int:
+        """This process's requests per window."""
+        return self._quota
 
-    def _interval(self) -> float:
-        rate = self.limit * (1.0 - self.margin()) / self.window  # requests per second for the whole key
-        return self._sharers / rate
+    def _margin(self) -> float:
+        return self.margin_alone if self._quota >= self.limit else self.margin
 
-    def _own_cap(self) -> int:
-        return max(1, self.limit)
+    def _period(self) -> float:
+        return self.window / self._quota * (1.0 + self._margin())
+
+    def _set_quota(self, k: int, catch_up: bool = True) -> None:
+        k = max(1, min(self.limit, int(k)))
+        if k == self._quota:
+            return
+        grew = catch_up and k > self._quota
+        self._quota = k
+        if self._own:
+            last = self._own[-1]
+            # growing: the next request may go out at once (the own window still caps it at k), so the
+            # server's count shows the new quota within milliseconds and the others see the room is gone
+            spacing = 0.0 if grew else self._period()
+            self._next = max(self._paused_until, last + spacing)
+        self.stats.quota = k
+        hist = self.stats.history
+        hist.append(float(k))
+        if len(hist) > 256:
+            del hist[:128]
+
+    def _forget(self, sent_at: float) -> None:
+        own = self._own
+        for i in range(len(own) - 1, -1, -1):
+            if own[i] <= sent_at + 1e-6:
+                del own[i]
+                return
 
     def _prune(self, now: float) -> None:
-        horizon = now - self.window
+        horizon = now - 2 * self.window
         own = self._own
-        while own and own[0] <= horizon:
+        while len(own) > self.limit and own[0] <= horizon:
             own.popleft()
 
     # -- before a request ------------------------------------------------------------------------
@@ -116,12 +170,12 @@ class RateLimiter:
                 self._probing = True
             at = max(now, self._next, self._paused_until)
             self._prune(now)
-            cap = self._own_cap()
-            if len(self._own) >= cap:
-                # never more than the budget from this process alone, whatever the estimate says
-                at = max(at, self._own[-cap] + self.window + 0.01)
+            k = self._quota
+            if len(self._own) >= k:
+                # at most k of ours in any window, whatever the phase: the server's count is sum(k)
+                at = max(at, self._own[-k] + self.window * (1.0 + self._margin()))
             self._own.append(at)
-            self._next = at + self._interval()
+            self._next = at + self._period()
             delay = at - now
             self.stats.paced_seconds += delay
             return delay
@@ -162,49 +216,95 @@ class RateLimiter:
         """Learn from a response's rate-limit headers; ``sent_at`` (monotonic) is when that request left.
 
         The server counted the window ending when the request arrived (~``sent_at``), so the own count
-        is taken over the same window: a later reference would undercount and overestimate the sharers.
+        is taken over the same window; ``others`` is then exact for that moment.
         """
         if not self.enabled:
             return
         with self._lock:
             now = self._clock()
+            first_probe = first = not self._probed
             self._probing = False
             self._probed = True
             if status == 429:
-                # someone else is using the key harder than we thought: back off for everyone in the process
-                self._sharers = min(64.0, self._sharers * self.bump_on_429)
-                self._ew_server = self._ew_own * self._sharers
+                self.stats.rate_limited += 1
+                if sent_at is not None:
+                    self._forget(sent_at)  # a rejected request uses no budget: keep the own count true
                 pause = retry_after if retry_after and retry_after > 0 else self.window / 2
+                # resume at a random phase too (everyone who got a 429 now was told the same Retry-After)
+                pause += self._rng.random() * self.window / max(1, self._quota)
                 self._paused_until = max(self._paused_until, now + pause)
                 self._next = max(self._next, self._paused_until)
+                # while we wait the others take our slots; resuming at the old pace would overflow again,
+                # so the first answer after the pause sizes the quota to what still fits
+                self._set_quota(self._quota - max(1, self._quota // 4))
+                self._restart = True
                 return
             if remaining is None or not limit:
                 return
             if limit != self.limit and limit > 0:
                 self.limit = limit  # the server knows the real budget better than the connection
             ref = sent_at if sent_at is not None else now
-            self._prune(now)
-            own = sum(1 for t in self._own if ref - self.window < t <= ref + 1e-6)
-            server = max(0, limit - remaining)
-            if own <= 0:
-                return
-            server = max(server, own)
+            horizon = ref - self.window
+            own = 0
+            for t in reversed(self._own):
+                if t <= horizon:
+                    break
+                if t <= ref + 1e-6:
+                    own += 1
+            own = max(own, 1)
+            others = max(0, self.limit - remaining - own)
             self.stats.observations += 1
-            if self.stats.observations == 1:
-                self._ew_server, self._ew_own = float(server), float(own)
-            else:
-                a = max(self.alpha, 1.0 / self.stats.observations)  # a plain mean while young
-                if server / own < self._sharers:
-                    a = max(a, self.alpha_down)  # sharers left: take their budget back quickly
-                self._ew_server += a * (server - self._ew_server)
-                self._ew_own += a * (own - self._ew_own)
-            self._sharers = max(1.0, self._ew_server / max(self._ew_own, 1e-9))
+            # the count as it will be with our current quota (a change of ours shows in it later)
+            server = others + self._quota
+            self._sharers = server / self._quota
             self.stats.sharers = self._sharers
-            if remaining <= self.crowded and self._sharers > 1.2:
-                # Others are sending and the window is (nearly) full at this point of our cycle: shift our
-                # phase a little later. Independent senders at random phases bunch up in a sliding window;
-                # this repulsion spreads them out until each lands where the window has room.
-                self._next += self.phase_shift * self.window / self.limit * (self.crowded + 1 - remaining)
+            if self._restart and self._probed and not first_probe:
+                # back from a 429 pause: keep what still fits beside the others, no more than before
+                self._restart = False
+                self._set_quota(min(self._quota, self.limit - self.shared_slack - others), catch_up=False)
+                return
+            if first:
+                # newcomer: a small share of the room it saw; others may be probing at this very moment
+                room = self.limit - self.shared_slack - (others + own)
+                self._set_quota(max(1, room // self.newcomer_divisor), catch_up=False)
+                if not others and self._own:
+                    # nobody else in the window: look again soon (long enough for the probes of processes
+                    # started with us to have landed); alone, the next response then takes the whole budget
+                    self._next = max(self._paused_until, self._own[-1] + self.window / 40)
+                if others:
+                    # a random phase: processes started together must not send in lockstep, or each sees
+                    # the window at the same point of everyone's cycle and misjudges the count
+                    self._next += self._rng.random() * self._period()
+                # the others' counts are still filling up if they started with us: let them settle first
+                self._grow_after = now + self.window * 1.25
+                return
+            if now < self._grow_after and others:
+                if server >= self.limit:
+                    self._decide(server, others)
+                return
+            self._decide(server, others)
+
+    def _decide(self, server: int, others: int) -> None:
+        """Steer the sum of the quotas (``server``, as our current quota makes it) to the target.
+
+        Called on every response, so a process makes about ``k`` draws per window: the chances below are
+        per response and their per-window totals are what the class attributes describe.
+        """
+        k = self._quota
+        if others == 0:
+            # alone in the window: our own window keeps us within the budget, take all of it
+            self._set_quota(self.limit)
+            return
+        rng = self._rng.random
+        free = self.limit - server  # free slots at the count our current quota leads to
+        if free <= 0:
+            if rng() < self.shed * k / self.limit * (1 - free):
+                self._set_quota(k - 1)
+        elif free > self.shared_slack:
+            if rng() < self.grow * (free - self.shared_slack) / server:
+                self._set_quota(k + 1)
+        elif rng() < self.rotate / server:
+            self._set_quota(k + 1)  # the slack slot: a full window is still safe, and shedding follows
 
     def release_probe(self) -> None:
         """The probe failed without a response: let the next request probe instead."""
@@ -217,7 +317,10 @@ _REGISTRY_LOCK = threading.Lock()
 
 
 def limiter_for(base_url: str, secret: str | None, limit: int, window: float) -> RateLimiter:
-    """The process-wide limiter of one key on one service; the key itself is only kept as a hash."""
+    """The process-wide limiter of one key on one service; the key itself is only kept as a hash.
+
+    The sync and the async hook both get their limiter here, so they share one budget in a process.
+    """
     digest = hashlib.sha256((secret or "").encode()).hexdigest()[:16]
     key = (base_url.rstrip("/"), digest)
     with _REGISTRY_LOCK:

@@ -1,0 +1,239 @@
+"""The pacing limiter: deterministic runs on a fake clock against a simulated sliding window, and real runs
+against the sandbox (its strict sliding log, 20 requests per 2 s).
+
+The simulated server is the sandbox's rule in a few lines (a sliding log; a rejected request uses no
+budget; ``Retry-After`` is the whole seconds until a slot frees), so the fake-clock tests check the
+limiter's own logic fast and without timing noise; the sandbox tests check it in real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import math
+import random
+import threading
+import time
+from collections import deque
+
+from lemlist_provider.hooks.async_lemlist import LemlistAsyncHook
+from lemlist_provider.hooks.lemlist import LemlistHook
+from lemlist_provider.hooks.ratelimit import RateLimiter
+
+LIMIT, WINDOW = 20, 2.0
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def simulate(workloads: list[int], seed: int = 1, latency=(0.002, 0.006)) -> dict:
+    """Sequential senders (one limiter each, like one process each) against a sliding-window server.
+
+    Each sender: reserve -> wait -> send -> response -> observe; after a 429 it waits ``Retry-After``
+    and sends again, like the hook. Returns per-sender finish times, 429 count and a quota trace.
+    """
+    senders = len(workloads)
+    rnd = random.Random(seed)
+    clock = FakeClock()
+    limiters = [
+        RateLimiter(LIMIT, WINDOW, clock=clock, rng=random.Random(seed * 100 + i)) for i in range(senders)
+    ]
+    log: deque[float] = deque()
+    left = list(workloads)
+    events: list = []
+    seq = 0
+    stats = {"sent": 0, "rejected": 0, "first": None, "last": [0.0] * senders, "trace": []}
+
+    def push(t: float, kind: str, i: int, data=None) -> None:
+        nonlocal seq
+        seq += 1
+        heapq.heappush(events, (t, seq, kind, i, data))
+
+    for i in range(senders):
+        push(rnd.random() * 0.02, "try", i)
+    push(0.0, "trace", -1)
+    while events:
+        t, _, kind, i, data = heapq.heappop(events)
+        clock.now = t
+        if kind == "trace":
+            active = [lim.quota for j, lim in enumerate(limiters) if left[j] > 0]
+            stats["trace"].append((t, len(active), sum(active)))
+            if any(left):
+                push(t + 0.5, "trace", -1)
+        elif kind == "try":
+            delay = limiters[i].reserve()
+            if delay < 0:
+                push(t + 0.005, "try", i)
+            else:
+                push(t + delay + rnd.uniform(0, 0.0015), "send", i)
+        elif kind == "send":
+            stats["sent"] += 1
+            stats["first"] = t if stats["first"] is None else stats["first"]
+            push(t + rnd.uniform(*latency), "arrive", i, t)
+        elif kind == "arrive":
+            while log and log[0] <= t - WINDOW:
+                log.popleft()
+            if len(log) >= LIMIT:
+                retry_after = max(1, math.ceil(log[0] + WINDOW - t))
+                push(t + rnd.uniform(*latency), "response", i, (429, 0, retry_after, data))
+            else:
+                log.append(t)
+                push(t + rnd.uniform(*latency), "response", i, (200, LIMIT - len(log), None, data))
+        elif kind == "response":
+            status, remaining, retry_after, sent_at = data
+            limiters[i].observe(status, LIMIT, remaining, retry_after, sent_at)
+            if status == 429:
+                stats["rejected"] += 1
+                push(t + retry_after + rnd.uniform(0, 0.1), "try", i)
+            else:
+                left[i] -= 1
+                stats["last"][i] = t
+                if left[i]:
+                    push(t, "try", i)
+    stats["elapsed"] = max(stats["last"]) - stats["first"]
+    stats["utilisation"] = (sum(workloads) - 1) / stats["elapsed"] / (LIMIT / WINDOW)
+    return stats
+
+
+def test_single_sender_takes_the_whole_budget_without_429():
+    run = simulate([300])
+    assert run["rejected"] == 0
+    assert run["utilisation"] >= 0.95
+    # alone it reaches the full quota within the first window and keeps it
+    assert all(total == LIMIT for t, active, total in run["trace"] if 1.0 <= t and active)
+
+
+def test_eight_senders_converge_below_the_limit_with_few_429s():
+    run = simulate([75] * 8, seed=3)
+    assert run["rejected"] <= 0.02 * run["sent"]
+    # while all eight run, the quotas add up to the target (limit - 1), give or take the slot in motion
+    steady = [total for t, active, total in run["trace"] if active == 8 and t >= 8.0]
+    assert steady
+    assert sum(1 for total in steady if LIMIT - 2 <= total <= LIMIT) >= 0.9 * len(steady)
+    assert run["utilisation"] >= 0.85
+
+
+def test_survivors_take_over_when_sharers_finish():
+    run = simulate([40, 40, 40, 200], seed=2)
+    # when only one is left it takes the whole budget again, within a couple of windows
+    alone = [(t, total) for t, active, total in run["trace"] if active == 1]
+    assert alone and alone[-1][1] == LIMIT
+    assert all(total == LIMIT for t, total in alone if t >= alone[0][0] + 2 * WINDOW)
+    assert run["rejected"] <= 0.02 * run["sent"]
+
+
+def test_a_429_pauses_every_thread_until_retry_after():
+    clock = FakeClock()
+    limiter = RateLimiter(LIMIT, WINDOW, clock=clock, rng=random.Random(1))
+    assert limiter.reserve() == 0.0
+    limiter.observe(200, LIMIT, LIMIT - 1, None, sent_at=0.0)
+    clock.now = 0.5
+    limiter.observe(429, LIMIT, 0, 2.0, sent_at=0.45)
+    # every slot handed out from now on, to any thread, starts after Retry-After
+    delays = [limiter.reserve() for _ in range(3)]
+    assert min(delays) >= 2.0
+    assert delays == sorted(delays)
+
+
+def test_a_429_pauses_real_threads():
+    limiter = RateLimiter(LIMIT, 0.2)  # a short window: the pacing after the pause stays short
+    limiter.acquire()
+    limiter.observe(200, LIMIT, 5, None, sent_at=time.monotonic())  # others are sending
+    limiter.observe(429, LIMIT, 0, 0.3, sent_at=time.monotonic())
+    started = time.monotonic()
+    waited: list[float] = []
+
+    def worker() -> None:
+        limiter.acquire()
+        waited.append(time.monotonic() - started)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(waited) == 3 and min(waited) >= 0.29
+
+
+def test_aacquire_never_blocks_the_event_loop():
+    limiter = RateLimiter(4, 0.4)  # a slow budget, so the coroutines wait a lot
+
+    async def main() -> float:
+        stop = asyncio.Event()
+        gaps: list[float] = []
+
+        async def ticker() -> None:
+            last = time.monotonic()
+            while not stop.is_set():
+                await asyncio.sleep(0.01)
+                now = time.monotonic()
+                gaps.append(now - last)
+                last = now
+
+        async def caller() -> None:
+            for _ in range(3):
+                await limiter.aacquire()
+                limiter.observe(200, 4, 2, None, sent_at=time.monotonic())
+
+        tick = asyncio.create_task(ticker())
+        await asyncio.gather(*(caller() for _ in range(3)))  # the first waits on the probe, others pace
+        stop.set()
+        await tick
+        return max(gaps)
+
+    started = time.monotonic()
+    worst_gap = asyncio.run(main())
+    assert time.monotonic() - started >= 0.3  # the calls were really paced
+    assert worst_gap < 0.1  # and the loop kept running meanwhile
+
+
+def _get_team_n(hook: LemlistHook, n: int, errors: list) -> None:
+    try:
+        for _ in range(n):
+            hook.get_team()
+    except Exception as exc:  # reported by the assertion below
+        errors.append(exc)
+
+
+def test_two_threads_sharing_a_key_see_no_429(sandbox, team_key, make_conn):
+    conn_id = make_conn(sandbox.base_url, team_key, rate_limit=LIMIT, rate_window=WINDOW)
+    hooks = [LemlistHook(conn_id), LemlistHook(conn_id)]
+    for hook in hooks:
+        hook.get_conn()
+    assert hooks[0].limiter is hooks[1].limiter  # one budget per key and process
+    before = sandbox.stats()["rate_limited_429"]
+    errors: list = []
+    threads = [threading.Thread(target=_get_team_n, args=(hook, 40, errors)) for hook in hooks]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    elapsed = time.monotonic() - started
+    assert not errors
+    assert sandbox.stats()["rate_limited_429"] == before
+    assert sum(hook.metrics()["rate_limited"] for hook in hooks) == 0
+    assert elapsed < 80 / (LIMIT / WINDOW) * 1.25  # and the pair still used most of the budget
+
+
+def test_sync_and_async_hooks_share_one_limiter(sandbox, team_key, make_conn):
+    conn_id = make_conn(sandbox.base_url, team_key, rate_limit=LIMIT, rate_window=WINDOW)
+    sync = LemlistHook(conn_id)
+    before = sandbox.stats()["rate_limited_429"]
+    for _ in range(30):  # the sync hook runs at the full budget: the window is full when it stops
+        sync.get_team()
+
+    async def main():
+        async with LemlistAsyncHook(conn_id) as hook:
+            await asyncio.gather(*(hook.get_team() for _ in range(10)))
+            return hook.limiter, hook.metrics()
+
+    limiter, metrics = asyncio.run(main())
+    assert limiter is sync.limiter
+    assert metrics["rate_limited"] == 0
+    assert sandbox.stats()["rate_limited_429"] == before
