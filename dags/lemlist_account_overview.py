@@ -7,12 +7,12 @@ daily early warning before credits run out. Two read-only requests per page, wel
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Param, dag, task
 
 from lemlist_provider.hooks.lemlist import LemlistHook
+from lemlist_provider.notifiers import default_lemlist_args
 
 
 @dag(
@@ -33,7 +33,7 @@ from lemlist_provider.hooks.lemlist import LemlistHook
             description="Fail the run when fewer credits than this are left (0 = never).",
         ),
     },
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": 2.0},
+    default_args=default_lemlist_args(retries=2),
     doc_md=__doc__,
 )
 def lemlist_account_overview():

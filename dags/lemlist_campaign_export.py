@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from airflow.sdk import Param, dag, task
 
+from lemlist_provider.notifiers import default_lemlist_args
 from lemlist_provider.operators.exports import (
     DEFAULT_OUTPUT,
     LEMLIST_EXPORTS_ASSET,
@@ -28,7 +29,7 @@ from lemlist_provider.operators.exports import (
     render_template_as_native_obj=True,
     tags=["lemlist", "exports"],
     doc_md=__doc__,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": 2.0},
+    default_args=default_lemlist_args(retries=2, retry_delay=timedelta(minutes=1)),
     params={
         "campaign_id": Param(
             None,
@@ -50,17 +51,46 @@ from lemlist_provider.operators.exports import (
             title="Method",
             description="async: start → status → download (any size). sync: /export/leads CSV.",
         ),
-        "state": Param("all", type="string", title="Lead state (sync method)"),
+        "state": Param(
+            "all",
+            type="string",
+            title="Lead state (sync method)",
+            description="Which leads the synchronous export includes (all, or a lemlist lead state).",
+        ),
         "output_uri": Param(
             DEFAULT_OUTPUT,
             type="string",
             title="Output",
             description="Path or URI template with {campaign_id} and {date}.",
         ),
-        "first_poll": Param(5.0, type="number", minimum=0, title="First status poll (s)"),
-        "poll_min": Param(10.0, type="number", minimum=0, title="Status poll interval min (s)"),
-        "poll_max": Param(15.0, type="number", minimum=0, title="Status poll interval max (s)"),
-        "export_timeout": Param(7200, type="number", minimum=1, title="Export timeout (s)"),
+        "first_poll": Param(
+            5.0,
+            type="number",
+            minimum=0,
+            title="First status poll (s)",
+            description="Seconds before the first status check (lemlist suggests 5).",
+        ),
+        "poll_min": Param(
+            10.0,
+            type="number",
+            minimum=0,
+            title="Status poll interval min (s)",
+            description="Later checks wait between poll_min and poll_max seconds (jittered).",
+        ),
+        "poll_max": Param(
+            15.0,
+            type="number",
+            minimum=0,
+            title="Status poll interval max (s)",
+            description="Upper bound of the wait between status checks.",
+        ),
+        "export_timeout": Param(
+            7200,
+            type="number",
+            minimum=1,
+            title="Export timeout (s)",
+            description="Give up (and fail with the export id) after this long; lemlist keeps a status 2 h.",
+        ),
     },
 )
 def lemlist_campaign_export():

@@ -18,6 +18,7 @@ import pendulum
 from airflow.sdk import DAG, Param
 
 from lemlist_provider.enrichment.items import ENRICHMENTS
+from lemlist_provider.notifiers import default_lemlist_args
 from lemlist_provider.operators.enrichment import (
     LemlistCreditsOperator,
     LemlistEnrichmentReportOperator,
@@ -26,13 +27,9 @@ from lemlist_provider.operators.enrichment import (
 )
 from lemlist_provider.sensors.enrichment import LemlistEnrichmentSensor
 
-DEFAULT_ARGS = {
-    "pool": "lemlist_api",
-    "retries": 2,
-    "retry_delay": timedelta(seconds=15),
-    "retry_exponential_backoff": 2.0,
-    "max_retry_delay": timedelta(minutes=5),
-}
+DEFAULT_ARGS = default_lemlist_args(
+    retries=2, retry_delay=timedelta(seconds=15), max_retry_delay=timedelta(minutes=5)
+)
 
 COMMON_PARAMS = {
     "enrichments": Param(["find_email"], type="array", items={"type": "string", "enum": sorted(ENRICHMENTS)},
@@ -45,8 +42,10 @@ COMMON_PARAMS = {
                                      description="fail: spend nothing; partial: enrich what fits."),
     "output": Param(None, type=["null", "string"], title="Results file",
                     description="Path ending .csv or .jsonl. Default output/<dag_id>/<run_id>.csv"),
-    "first_poll_seconds": Param(5.0, type="number", minimum=0, title="First poll after (s)"),
-    "max_poll_interval": Param(30.0, type="number", minimum=0, title="Longest poll interval (s)"),
+    "first_poll_seconds": Param(5.0, type="number", minimum=0, title="First poll after (s)",
+                                description="Seconds before the first status check (lemlist suggests 5-10)."),
+    "max_poll_interval": Param(30.0, type="number", minimum=0, title="Longest poll interval (s)",
+                               description="The wait between checks grows up to this many seconds."),
 }  # fmt: skip
 
 MANUAL_PARAMS = {

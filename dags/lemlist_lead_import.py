@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from airflow.sdk import Param, dag
 
+from lemlist_provider.notifiers import default_lemlist_args
 from lemlist_provider.operators.leads import (
     LemlistImportLeadBatchOperator,
     LemlistLeadImportReportOperator,
@@ -30,12 +31,9 @@ def _flag(title: str, description: str, default: bool = False) -> Param:
     render_template_as_native_obj=True,
     tags=["lemlist", "leads"],
     doc_md=__doc__,
-    default_args={
-        "retries": 3,
-        "retry_delay": timedelta(seconds=10),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=5),
-    },
+    default_args=default_lemlist_args(
+        retry_delay=timedelta(seconds=10), max_retry_delay=timedelta(minutes=5)
+    ),
     params={
         "campaign_id": Param(
             type="string",

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from airflow.sdk import Param, dag, task
 
+from lemlist_provider.notifiers import default_lemlist_args
 from lemlist_provider.operators.unsubscribes import (
     DEFAULT_AUDIT_DIR,
     DEFAULT_CSV,
@@ -31,7 +32,7 @@ def _from_param_or_var(name: str, variable: str, default: str) -> str:
     render_template_as_native_obj=True,
     tags=["lemlist", "compliance"],
     doc_md=__doc__,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": 2.0},
+    default_args=default_lemlist_args(retries=2, retry_delay=timedelta(minutes=2)),
     params={
         "store": Param(
             None,
@@ -98,7 +99,12 @@ def _from_param_or_var(name: str, variable: str, default: str) -> str:
             title="Read lemlist by",
             description="export: one CSV request for the whole list. paginate: 100 per request.",
         ),
-        "audit_dir": Param(DEFAULT_AUDIT_DIR, type="string", title="Audit folder"),
+        "audit_dir": Param(
+            DEFAULT_AUDIT_DIR,
+            type="string",
+            title="Audit folder",
+            description="Where each run writes its audit CSV (what was added where, from which side).",
+        ),
     },
 )
 def lemlist_unsubscribe_sync():

@@ -211,13 +211,14 @@ class LemlistIncidentNotifier(BaseNotifier):
             )
 
 
-def default_lemlist_args(**overrides: Any) -> dict[str, Any]:
+def default_lemlist_args(*, pool: str | None = LEMLIST_POOL, **overrides: Any) -> dict[str, Any]:
     """``default_args`` for the project's DAGs: patient retries, an incident line on failure, the shared pool.
 
     3 retries after 30 s, 60 s, 120 s (``retry_exponential_backoff`` is a float multiplier in Airflow 3.3),
     never more than 10 min apart, so a lemlist outage of a few minutes heals by itself; the hook already
     absorbs 429s and short 5xx bursts inside a try. Tasks that do not call lemlist may set
-    ``pool="default_pool"``. Any key can be overridden: ``default_lemlist_args(retries=0)``.
+    ``pool="default_pool"``; ``pool=None`` leaves the pool to each operator (the provider's operators default
+    to ``lemlist_api`` themselves). Any key can be overridden: ``default_lemlist_args(retries=0)``.
     """
     args: dict[str, Any] = {
         "retries": 3,
@@ -225,7 +226,8 @@ def default_lemlist_args(**overrides: Any) -> dict[str, Any]:
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=10),
         "on_failure_callback": LemlistIncidentNotifier(),
-        "pool": LEMLIST_POOL,
     }
+    if pool is not None:
+        args["pool"] = pool
     args.update(overrides)
     return args

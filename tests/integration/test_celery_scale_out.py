@@ -92,7 +92,7 @@ def test_lead_import_runs_across_two_celery_workers_within_the_pool_and_budget(
         )
         elapsed = time.monotonic() - started
         batches = af.query(
-            "SELECT map_index, state, hostname, try_number FROM task_instance "
+            "SELECT map_index, state, hostname, try_number, pool FROM task_instance "
             "WHERE dag_id = :d AND run_id = :r AND task_id = 'import_batch' ORDER BY map_index",
             d=DAG_ID,
             r=run_id,
@@ -107,9 +107,10 @@ def test_lead_import_runs_across_two_celery_workers_within_the_pool_and_budget(
 
         # 8 mapped batches, spread over both workers, each on its first try (no 429 failed a task)
         assert len(batches) == LEADS // BATCH_SIZE == 8
-        assert all(s == "success" for _, s, _, _ in batches), batches
-        assert all(t == 1 for _, _, _, t in batches), f"a batch needed a retry: {batches}"
-        per_worker = Counter(host for _, _, host, _ in batches)
+        assert all(s == "success" for _, s, _, _, _ in batches), batches
+        assert all(t == 1 for _, _, _, t, _ in batches), f"a batch needed a retry: {batches}"
+        assert {p for *_, p in batches} == {"lemlist_api"}, f"batches ran outside the pool: {batches}"
+        per_worker = Counter(host for _, _, host, _, _ in batches)
         assert set(per_worker) == set(WORKERS), f"batches did not run on both workers: {per_worker}"
 
         # the pool capped concurrency: never more requests in flight for this key than slots
