@@ -15,19 +15,21 @@ for the window ending at our request, so ``others + k`` is the count our current
 
 * alone in the window: ``k = limit`` (our own window keeps us within the budget);
 * shared, the target is ``limit - 1``: one free slot absorbs jitter and one sharer's step at a time.
-  With room, a process grows by one slot with a chance per response of ``grow * room / count`` (so the
-  shares grow in proportion, about ``grow * room`` slots per window in all, however many processes
-  share); at the target it sometimes takes the slack slot (a full window is still safe), and while the
-  window is full about one slot per window is given back, mostly by the big quotas. The slack slot thus
-  keeps moving, which evens the shares out a little (integer shares of 19 among 8 cannot be equal);
+  With room, a process grows by one slot with a chance per response of ``grow * room / count * fair_k / k``:
+  every process, whatever its quota, grows about as often per window, so the shares drift towards equal
+  (integer shares of 19 among 8 cannot be equal, but 2 or 3 each, not 5 beside 1). Equal shares of equal
+  work finish together; unequal ones leave the small shares running a long tail in a half-empty window.
+  Over the target, slots are given back mostly by the big quotas (the chance per window goes with k cubed);
 * a grown quota's first extra request goes out at once, so the others see the room is taken within
   milliseconds instead of a window later (the own window still caps the process at ``k``);
 * a 429 (the last resort) pauses every thread of the process until ``Retry-After`` (what lemlist asks),
   plus a random part of a period so the processes told the same ``Retry-After`` do not resume in lockstep;
   the quota shrinks, and the first answer after the pause sizes it to what still fits beside the others;
 * a newcomer's first request goes out alone (later threads wait for its answer); it starts at a small share
-  of the room it saw, at a random phase, and grows only after a window, when the counts of processes
-  started with it have settled. Eight processes starting together therefore ramp up instead of bursting.
+  of the room it saw, at a random phase, and grows only after ``settle`` windows, when the counts of
+  processes started with it have settled. Eight processes starting together therefore ramp up instead of
+  bursting; one that still sees nobody doubles its quota every ``alone_step`` windows rather than taking the
+  whole budget at once, so processes started a few hundred milliseconds later still find room.
 
 The limiter is thread-safe (a lock held only for arithmetic) and usable from asyncio: ``reserve()``
 returns the delay to wait, ``acquire()`` sleeps it, ``aacquire()`` awaits it without blocking the loop.
@@ -68,17 +70,22 @@ class RateLimiter:
     margin_alone = 0.025
     #: free slots kept when the key is shared
     shared_slack = 1
-    #: with room, chance per response of taking a slot = grow * room / server count: as a process sees
-    #: k responses per window, the shares grow in proportion, about ``grow * room`` slots per window in
-    #: all, however many processes share (a per-process step would overshoot with many sharers)
+    #: with room, chance per response of taking a slot = grow * room / server * fair_k / k: a process
+    #: sees k responses per window, so each grows about ``grow * fair_k * room / server`` times per
+    #: window whatever its quota (small shares catch up; equal shares finish equal work together)
     grow = 1.5
-    #: at the target, chance per response of taking the slack slot = rotate / server count
-    rotate = 0.3
-    #: while the window is full, chance per response of giving a slot back = shed * k / limit, so about
-    #: ``shed`` slots per window in all, mostly from the big quotas (per window it goes with k squared)
-    shed = 1.0
+    fair_k = 3.0
+    #: while the window is over the target, chance per response of giving a slot back =
+    #: shed * (k / limit) ** shed_power; per window that goes with k cubed, so the big quotas give back
+    shed = 2.0
+    shed_power = 2.0
     #: a newcomer starts with room / newcomer_divisor (several may start at once, unseen by each other)
-    newcomer_divisor = 6
+    newcomer_divisor = 4
+    #: a newcomer waits this many windows before growing, while the counts of its peers settle
+    settle = 0.6
+    #: alone since the start, the quota doubles at most once per ``alone_step`` windows instead of
+    #: jumping to the limit: processes started a few hundred ms later must still find room
+    alone_step = 0.1
 
     def __init__(
         self,
@@ -101,6 +108,8 @@ class RateLimiter:
         self._probed = False
         self._grow_after = 0.0  # no growth before (a newcomer waits for the counts to settle)
         self._restart = False  # after a 429: size the quota from the next answer
+        self._alone_at = 0.0
+        self._shared_seen = False  # alone since the start: ramp up (others may be starting too)
         self.stats = LimiterStats(quota=self._quota)
 
     @property
@@ -253,6 +262,8 @@ class RateLimiter:
                     own += 1
             own = max(own, 1)
             others = max(0, self.limit - remaining - own)
+            if others:
+                self._shared_seen = True
             self.stats.observations += 1
             # the count as it will be with our current quota (a change of ours shows in it later)
             server = others + self._quota
@@ -276,7 +287,7 @@ class RateLimiter:
                     # the window at the same point of everyone's cycle and misjudges the count
                     self._next += self._rng.random() * self._period()
                 # the others' counts are still filling up if they started with us: let them settle first
-                self._grow_after = now + self.window * 1.25
+                self._grow_after = now + self.window * self.settle
                 return
             if now < self._grow_after and others:
                 if server >= self.limit:
@@ -293,18 +304,25 @@ class RateLimiter:
         k = self._quota
         if others == 0:
             # alone in the window: our own window keeps us within the budget, take all of it
+            now = self._clock()
+            if self.alone_step and k < self.limit and not self._shared_seen:
+                if now < self._alone_at:
+                    return
+                self._alone_at = now + self.window * self.alone_step
+                self._set_quota(max(k + 1, 2 * k))
+                return
             self._set_quota(self.limit)
             return
         rng = self._rng.random
         free = self.limit - server  # free slots at the count our current quota leads to
         if free <= 0:
-            if rng() < self.shed * k / self.limit * (1 - free):
+            if rng() < min(1.0, self.shed * (k / self.limit) ** self.shed_power * (1 - free)):
                 self._set_quota(k - 1)
         elif free > self.shared_slack:
-            if rng() < self.grow * (free - self.shared_slack) / server:
+            # a small quota grows as often per window as a big one: shares drift towards equal, so the
+            # processes finish together instead of the small ones running a long tail alone
+            if rng() < self.grow * (free - self.shared_slack) / server * self.fair_k / k:
                 self._set_quota(k + 1)
-        elif rng() < self.rotate / server:
-            self._set_quota(k + 1)  # the slack slot: a full window is still safe, and shedding follows
 
     def release_probe(self) -> None:
         """The probe failed without a response: let the next request probe instead."""
