@@ -138,8 +138,19 @@ class AirflowClient:
         response.raise_for_status()
         self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
+    #: SQLite (standalone's metadata DB) answers "database is locked" when the scheduler and the
+    #: dag-processor write at the same moment; the API server turns that into a 500 "Database error" after
+    #: rolling the transaction back, so the same request can be sent again safely.
+    DB_ERROR_ATTEMPTS = 5
+
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=30, **kwargs)
+        for attempt in range(1, self.DB_ERROR_ATTEMPTS + 1):
+            response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=30, **kwargs)
+            locked = response.status_code == 500 and "Database error" in response.text
+            if not locked or attempt == self.DB_ERROR_ATTEMPTS:
+                break
+            print(f"{method} {path}: metadata DB busy (attempt {attempt}); retrying in {attempt} s", flush=True)
+            time.sleep(attempt)
         if response.status_code >= 400:
             raise RuntimeError(f"{method} {path} -> {response.status_code}: {response.text[:500]}")
         return response.json() if response.content else None
