@@ -149,7 +149,9 @@ class AirflowClient:
             locked = response.status_code == 500 and "Database error" in response.text
             if not locked or attempt == self.DB_ERROR_ATTEMPTS:
                 break
-            print(f"{method} {path}: metadata DB busy (attempt {attempt}); retrying in {attempt} s", flush=True)
+            print(
+                f"{method} {path}: metadata DB busy (attempt {attempt}); retrying in {attempt} s", flush=True
+            )
             time.sleep(attempt)
         if response.status_code >= 400:
             raise RuntimeError(f"{method} {path} -> {response.status_code}: {response.text[:500]}")

@@ -21,8 +21,8 @@ LEADS = 1200
 
 @pytest.fixture(scope="module")
 def enrichment_dag():
-    from airflow.models import Pool
     from airflow.dag_processing.dagbag import DagBag
+    from airflow.models import Pool
 
     Pool.create_or_update_pool("lemlist_api", 8, "lemlist API key budget (tests)", include_deferred=False)
     bag = DagBag(dag_folder=str(ROOT / "dags" / "lemlist_enrichment.py"))

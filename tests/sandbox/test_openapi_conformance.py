@@ -23,9 +23,10 @@ from typing import Any
 
 import pytest
 import requests
-from lemlist_sandbox import DEMO_KEY, SandboxServer
 from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+
+from lemlist_sandbox import DEMO_KEY, SandboxServer
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("LEMLIST_SHARED_DIR") or REPO.parent / "shared")

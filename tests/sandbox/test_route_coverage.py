@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 from fastapi.routing import APIRoute
+
 from lemlist_sandbox import DEMO_KEY, SandboxServer
 from lemlist_sandbox.app import create_app
 
