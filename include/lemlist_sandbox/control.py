@@ -129,15 +129,19 @@ async def set_team_flags(team_id: str, request: Request, x_sandbox_token: str | 
     return {"team_id": team.id, "flags": dict(flags)}
 
 
+def _export_record(sandbox: Any, team_id: str, export_id: str) -> dict:
+    record = _team_by_id(sandbox, team_id).exports.get(export_id)
+    if record is None:
+        raise HTTPException(status_code=404, detail="no such export")
+    return record
+
+
 @router.post("/teams/{team_id}/exports/{export_id}/fail")
 async def fail_export(
     team_id: str, export_id: str, request: Request, x_sandbox_token: str | None = Header(None)
 ) -> dict:
     """Force an async export to ``error``: body ``{"reason": "..."}``."""
-    sandbox = _check_token(request, x_sandbox_token)
-    record = _team_by_id(sandbox, team_id).exports.get(export_id)
-    if record is None:
-        raise HTTPException(status_code=404, detail="no such export")
+    record = _export_record(_check_token(request, x_sandbox_token), team_id, export_id)
     body = await request.json() if await request.body() else {}
     record["__error"] = str(body.get("reason") or "Export failed")
     return {"ok": True, "export_id": export_id, "error": record["__error"]}
@@ -148,10 +152,7 @@ async def expire_export(
     team_id: str, export_id: str, request: Request, x_sandbox_token: str | None = Header(None)
 ) -> dict:
     """Make an export's status answer 404 now, as after lemlist's 2 hours."""
-    sandbox = _check_token(request, x_sandbox_token)
-    record = _team_by_id(sandbox, team_id).exports.get(export_id)
-    if record is None:
-        raise HTTPException(status_code=404, detail="no such export")
+    record = _export_record(_check_token(request, x_sandbox_token), team_id, export_id)
     record["__expired"] = True
     return {"ok": True, "export_id": export_id}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 
@@ -25,21 +25,30 @@ def current_sandbox(request: Request) -> Sandbox:
     return request.app.state.sandbox
 
 
-async def json_object(
-    request: Request, *, allow_empty: bool = False, error: Callable[[str], Exception] | None = None
-) -> dict:
-    """The request body as a JSON object. lemlist answers 400 to anything else, never a 500.
+async def json_body(
+    request: Request, *, allow_empty: bool = True, error: Callable[[str], Exception] | None = None
+) -> Any:
+    """The request body as any JSON value (``{}`` when empty). lemlist answers 400 to invalid JSON, never a 500.
 
     ``error`` builds the exception for routes whose spec documents JSON error bodies.
     """
     fail = error or (lambda message: LemlistError(400, message))
     raw = await request.body()
-    if not raw and allow_empty:
-        return {}
+    if not raw.strip():
+        if allow_empty:
+            return {}
+        raise fail("Body must be JSON")
     try:
-        body = json.loads(raw)
+        return json.loads(raw)
     except ValueError as exc:
         raise fail("Body must be JSON") from exc
+
+
+async def json_object(
+    request: Request, *, allow_empty: bool = False, error: Callable[[str], Exception] | None = None
+) -> dict:
+    """The request body as a JSON object (routes whose body must be one)."""
+    body = await json_body(request, allow_empty=allow_empty, error=error)
     if not isinstance(body, dict):
-        raise fail("Body must be a JSON object")
+        raise (error or (lambda message: LemlistError(400, message)))("Body must be a JSON object")
     return body

@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from ..deps import current_sandbox, current_team
+from ..deps import current_sandbox, current_team, json_body
 from ..errors import LemlistError
 from ..seed import add_campaign
 from ..state import Team
@@ -57,18 +57,6 @@ def int_param(value: str | None, name: str, default: int, *, low: int = 0, high:
 
 def bool_param(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
-
-
-async def json_body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        import json
-
-        return json.loads(raw)
-    except ValueError:
-        raise LemlistError(400, "Invalid JSON body") from None
 
 
 def campaign_view(campaign: dict) -> dict:
