@@ -83,8 +83,6 @@ class SandboxProcess:
 
 
 def lemlist_conn_env(conn_id: str, base_url: str, key: str, **extra) -> None:
-    import json
+    from lemlist_sandbox import connection_json
 
-    os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(
-        {"conn_type": "lemlist", "host": base_url, "password": key, "extra": extra}
-    )
+    os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = connection_json(base_url, key, **extra)

@@ -18,6 +18,7 @@ os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(ROOT / "plugins"))
 
 from lemlist_sandbox import DEMO_KEY, SandboxServer  # noqa: E402
+from lemlist_sandbox import connection_json as lemlist_conn_uri  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -49,20 +50,6 @@ def team_key(sandbox) -> str:
 @pytest.fixture
 def demo_key() -> str:
     return DEMO_KEY
-
-
-def lemlist_conn_uri(base_url: str, key: str, **extra) -> str:
-    """The JSON form of a ``lemlist`` connection, for ``AIRFLOW_CONN_<ID>`` environment variables."""
-    import json
-
-    return json.dumps(
-        {
-            "conn_type": "lemlist",
-            "host": base_url,
-            "password": key,
-            "extra": {"rate_limit": 20, "rate_window": 2.0, **extra},
-        }
-    )
 
 
 @pytest.fixture

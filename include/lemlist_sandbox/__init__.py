@@ -3,7 +3,7 @@
 from .app import Sandbox, create_app
 from .config import Faults, SandboxConfig
 from .seed import DEMO_KEY, OTHER_KEY
-from .server import SandboxServer, free_port
+from .server import SandboxServer, connection_json, free_port
 
 __all__ = [
     "DEMO_KEY",
@@ -12,6 +12,7 @@ __all__ = [
     "Sandbox",
     "SandboxConfig",
     "SandboxServer",
+    "connection_json",
     "create_app",
     "free_port",
 ]

@@ -15,6 +15,23 @@ from .config import Faults, SandboxConfig
 from .seed import DEMO_KEY
 
 
+def connection_json(base_url: str, key: str, **extra: Any) -> str:
+    """A ``lemlist`` Airflow connection as JSON, for ``AIRFLOW_CONN_<ID>`` variables pointing at a sandbox.
+
+    The extra defaults to lemlist's real budget (20 requests / 2 s); pass ``rate_limit=0`` to turn pacing off.
+    """
+    import json
+
+    return json.dumps(
+        {
+            "conn_type": "lemlist",
+            "host": base_url,
+            "password": key,
+            "extra": {"rate_limit": 20, "rate_window": 2.0, **extra},
+        }
+    )
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))

@@ -14,16 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from lemlist_sandbox import connection_json as lemlist_conn_uri
 from lemlist_sandbox.seed import add_campaign, add_lead
-
-
-def lemlist_conn_uri(base_url: str, key: str) -> str:
-    """The ``lemlist`` connection as JSON (same form as ``tests/conftest.py``), real 20 / 2 s budget."""
-    import json
-
-    return json.dumps({"conn_type": "lemlist", "host": base_url, "password": key,
-                       "extra": {"rate_limit": 20, "rate_window": 2.0}})  # fmt: skip
-
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST_POLL = {"first_poll": 0.1, "poll_min": 0.2, "poll_max": 0.3}

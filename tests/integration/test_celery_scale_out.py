@@ -6,7 +6,6 @@ workers, the ``lemlist_api`` pool caps how many call lemlist at once, and one ke
 from __future__ import annotations
 
 import csv
-import json
 import random
 import time
 import uuid
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lemlist_sandbox import SandboxServer
+from lemlist_sandbox import SandboxServer, connection_json
 from lemlist_sandbox.seed import add_campaign
 
 from .services import flush_redis_db, fresh_postgres_database, redis_url, require_postgres_and_redis
@@ -51,15 +50,13 @@ def test_lead_import_runs_across_two_celery_workers_within_the_pool_and_budget(
         sb.create_team(key)
         team = sb.team(key)
         campaign = add_campaign(sb.sandbox.world, team, "Celery scale-out")
-        conn = {"conn_type": "lemlist", "host": sb.base_url, "password": key,
-                "extra": {"rate_limit": 20, "rate_window": 2.0}}  # fmt: skip
 
         af = local_airflow_factory(
             executor="CeleryExecutor",
             sql_alchemy_conn=db_url,
             pools={"lemlist_api": POOL_SLOTS},
             extra_env={
-                "AIRFLOW_CONN_LEMLIST_DEFAULT": json.dumps(conn),
+                "AIRFLOW_CONN_LEMLIST_DEFAULT": connection_json(sb.base_url, key),
                 "AIRFLOW__CELERY__BROKER_URL": redis_url(redis_db),
                 "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + db_url.replace("+psycopg2", ""),
                 "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,

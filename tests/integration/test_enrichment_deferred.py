@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import csv
-import json
 import time
 import uuid
 
 import pytest
 
-from lemlist_sandbox import SandboxServer
+from lemlist_sandbox import SandboxServer, connection_json
 from lemlist_sandbox.seed import add_campaign, add_lead
 
 DAG_ID = "lemlist_enrichment"
@@ -27,14 +26,9 @@ def test_sensor_is_deferred_and_holds_no_slot(local_airflow_factory, tmp_path):
         campaign = add_campaign(sb.sandbox.world, team, "Deferred")
         for n in range(5):
             add_lead(sb.sandbox.world, team, campaign, f"it{n}@acme.io")
-        conn = {
-            "conn_type": "lemlist",
-            "host": sb.base_url,
-            "password": key,
-            "extra": {"rate_limit": 20, "rate_window": 2.0},
-        }
         af = local_airflow_factory(
-            extra_env={"AIRFLOW_CONN_LEMLIST_DEFAULT": json.dumps(conn)}, pools={"lemlist_api": 2}
+            extra_env={"AIRFLOW_CONN_LEMLIST_DEFAULT": connection_json(sb.base_url, key)},
+            pools={"lemlist_api": 2},
         )
         af.wait_for_dag(DAG_ID)
         out = tmp_path / "deferred.csv"

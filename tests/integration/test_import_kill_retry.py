@@ -4,7 +4,6 @@ scheduler) and finishes the rest: every lead once in lemlist, every row ``import
 from __future__ import annotations
 
 import csv
-import json
 import os
 import signal
 import time
@@ -12,7 +11,7 @@ import uuid
 
 import pytest
 
-from lemlist_sandbox import SandboxServer
+from lemlist_sandbox import SandboxServer, connection_json
 from lemlist_sandbox.seed import add_campaign
 
 DAG_ID = "lemlist_lead_import"
@@ -36,10 +35,9 @@ def test_batch_killed_mid_way_is_retried_by_airflow_without_duplicate_or_loss(
         sb.create_team(key)
         team = sb.team(key)
         campaign = add_campaign(sb.sandbox.world, team, "Kill and retry")
-        conn = {"conn_type": "lemlist", "host": sb.base_url, "password": key,
-                "extra": {"rate_limit": 20, "rate_window": 2.0}}  # fmt: skip
         af = local_airflow_factory(
-            extra_env={"AIRFLOW_CONN_LEMLIST_DEFAULT": json.dumps(conn)}, pools={"lemlist_api": 4}
+            extra_env={"AIRFLOW_CONN_LEMLIST_DEFAULT": connection_json(sb.base_url, key)},
+            pools={"lemlist_api": 4},
         )
         af.wait_for_dag(DAG_ID, timeout=180)
         run_id = af.trigger(

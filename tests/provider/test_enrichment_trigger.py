@@ -13,11 +13,7 @@ from lemlist_provider.hooks.lemlist import LemlistHook
 from lemlist_provider.hooks.ratelimit import reset_limiters
 from lemlist_provider.triggers.enrichment import LemlistEnrichmentTrigger
 from lemlist_sandbox import SandboxServer
-
-
-def lemlist_conn_uri(base_url: str, key: str, **extra) -> str:
-    return json.dumps({"conn_type": "lemlist", "host": base_url, "password": key, "extra": extra})
-
+from lemlist_sandbox import connection_json as lemlist_conn_uri
 
 # A bigger budget than lemlist's 20 / 2 s, in the sandbox AND in the connection, so 1,000 polls take ~10 s
 RATE, WINDOW = 100, 1.0

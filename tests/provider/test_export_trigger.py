@@ -12,15 +12,8 @@ from airflow.sdk.exceptions import AirflowFailException
 from lemlist_provider.operators.exports import ExportSizeMismatch, LemlistCampaignExportOperator, stream_to
 from lemlist_provider.sensors.exports import LemlistExportSensor
 from lemlist_provider.triggers.exports import LemlistExportStatusTrigger
+from lemlist_sandbox import connection_json as lemlist_conn_uri
 from lemlist_sandbox.seed import add_campaign, add_lead
-
-
-def lemlist_conn_uri(base_url: str, key: str) -> str:
-    """The ``lemlist`` connection as JSON (same form as ``tests/conftest.py``), real 20 / 2 s budget."""
-    import json
-
-    return json.dumps({"conn_type": "lemlist", "host": base_url, "password": key,
-                       "extra": {"rate_limit": 20, "rate_window": 2.0}})  # fmt: skip
 
 
 def _export(sandbox, monkeypatch):

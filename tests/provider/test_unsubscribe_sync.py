@@ -10,15 +10,8 @@ import pytest
 
 from lemlist_provider.suppression import CsvSuppressionStore, SyncOptions, run_sync
 from lemlist_sandbox import SandboxServer
+from lemlist_sandbox import connection_json as lemlist_conn_uri
 from lemlist_sandbox.seed import add_unsubscribe
-
-
-def lemlist_conn_uri(base_url: str, key: str) -> str:
-    """The ``lemlist`` connection as JSON (same form as ``tests/conftest.py``), real 20 / 2 s budget."""
-    import json
-
-    return json.dumps({"conn_type": "lemlist", "host": base_url, "password": key,
-                       "extra": {"rate_limit": 20, "rate_window": 2.0}})  # fmt: skip
 
 
 @pytest.fixture(scope="module")
