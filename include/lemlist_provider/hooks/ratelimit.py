@@ -20,6 +20,13 @@ for the window ending at our request, so ``others + k`` is the count our current
   (integer shares of 19 among 8 cannot be equal, but 2 or 3 each, not 5 beside 1). Equal shares of equal
   work finish together; unequal ones leave the small shares running a long tail in a half-empty window.
   Over the target, slots are given back mostly by the big quotas (the chance per window goes with k cubed);
+* room is not taken at once: after the window was seen full, nobody grows until it has stayed free for
+  ``grow_delay`` windows. Room that shows right after a full window is most often a sharer paused by a 429
+  (``Retry-After`` is at most a window); taking it makes that sharer's return the next 429, and so on in a
+  cascade that also leaves the paused sharers with ever smaller quotas. Room that stays free longer
+  belongs to a sharer that has finished, and the chance of taking it then grows with its age and size, so
+  the survivors fill the window within about a window instead of drifting up over several (that drift,
+  repeated as each of eight sharers finishes, was most of the shortfall of the shared benchmark);
 * a grown quota's first extra request goes out at once, so the others see the room is taken within
   milliseconds instead of a window later (the own window still caps the process at ``k``);
 * a 429 (the last resort) pauses every thread of the process until ``Retry-After`` (what lemlist asks),
@@ -79,8 +86,16 @@ class RateLimiter:
     #: shed * (k / limit) ** shed_power; per window that goes with k cubed, so the big quotas give back
     shed = 2.0
     shed_power = 2.0
+    #: after the window was seen full, nobody grows until the room has stayed free this many windows:
+    #: a sharer told to wait by a 429 (``Retry-After`` is at most a window) comes back to its own slots
+    #: instead of finding them taken, which would only start the next 429
+    grow_delay = 0.75
+    #: room still free ``accel_delay`` windows after that belongs to a sharer that has finished: the chance
+    #: of growing is multiplied by 1 + accel * (windows past that) * (free slots over the target - 1)
+    accel = 4.0
+    accel_delay = 0.75
     #: a newcomer starts with room / newcomer_divisor (several may start at once, unseen by each other)
-    newcomer_divisor = 4
+    newcomer_divisor = 5
     #: a newcomer waits this many windows before growing, while the counts of its peers settle
     settle = 0.6
     #: alone since the start, the quota doubles at most once per ``alone_step`` windows instead of
@@ -107,6 +122,7 @@ class RateLimiter:
         self._probing = False  # the first request is in flight: others wait for its answer
         self._probed = False
         self._grow_after = 0.0  # no growth before (a newcomer waits for the counts to settle)
+        self._room_since: float | None = None  # since when the window has had room (None: seen full)
         self._restart = False  # after a 429: size the quota from the next answer
         self._alone_at = 0.0
         self._shared_seen = False  # alone since the start: ramp up (others may be starting too)
@@ -302,9 +318,9 @@ class RateLimiter:
         per response and their per-window totals are what the class attributes describe.
         """
         k = self._quota
+        now = self._clock()
         if others == 0:
             # alone in the window: our own window keeps us within the budget, take all of it
-            now = self._clock()
             if self.alone_step and k < self.limit and not self._shared_seen:
                 if now < self._alone_at:
                     return
@@ -316,13 +332,27 @@ class RateLimiter:
         rng = self._rng.random
         free = self.limit - server  # free slots at the count our current quota leads to
         if free <= 0:
+            # the window is full: the room that shows next may be a sharer paused by a 429
+            self._room_since = None
             if rng() < min(1.0, self.shed * (k / self.limit) ** self.shed_power * (1 - free)):
                 self._set_quota(k - 1)
-        elif free > self.shared_slack:
-            # a small quota grows as often per window as a big one: shares drift towards equal, so the
-            # processes finish together instead of the small ones running a long tail alone
-            if rng() < self.grow * (free - self.shared_slack) / server * self.fair_k / k:
-                self._set_quota(k + 1)
+            return
+        if self._room_since is None:
+            self._room_since = now
+        age = (now - self._room_since) / self.window  # windows since the window was last seen full
+        room = free - self.shared_slack
+        if room <= 0 or age < self.grow_delay:
+            return
+        # a small quota grows as often per window as a big one (shares drift towards equal); room that
+        # stays free for long belongs to a sharer that has finished: take it faster and faster
+        boost = 1.0 + self.accel * max(0.0, age - self.accel_delay) * max(0, room - 1)
+        chance = boost * self.grow * room / server * self.fair_k / k
+        if chance > 1.0:
+            # far below the target (start-up, a tail): several slots at once, at most half the room
+            steps = int(chance) + (rng() < chance - int(chance))
+            self._set_quota(k + min(steps, max(1, room // 2)))
+        elif rng() < chance:
+            self._set_quota(k + 1)
 
     def release_probe(self) -> None:
         """The probe failed without a response: let the next request probe instead."""
