@@ -8,15 +8,20 @@ import time
 from _sandbox_proc import lemlist_conn_env
 
 
-def _our_worker(base_url: str, key: str, n: int, start_at: float, out) -> None:
+def _wait_for_start(ready, go) -> None:
+    """Tell the parent this process is imported and connected, then wait for everyone's start signal."""
+    ready.put(os.getpid())
+    go.wait(timeout=600)
+
+
+def _our_worker(base_url: str, key: str, n: int, ready, go, out) -> None:
     lemlist_conn_env("lemlist_bench", base_url, key, rate_limit=20, rate_window=2.0)
     from lemlist_provider.hooks.lemlist import LemlistHook
 
     hook = LemlistHook("lemlist_bench")
     hook.get_conn()
     failures = 0
-    while time.time() < start_at:
-        time.sleep(0.001)
+    _wait_for_start(ready, go)
     first = time.time()
     for _ in range(n):
         try:
@@ -26,7 +31,7 @@ def _our_worker(base_url: str, key: str, n: int, start_at: float, out) -> None:
     out.put({"first": first, "last": time.time(), "failures": failures, **hook.metrics()})
 
 
-def _naive_worker(base_url: str, key: str, n: int, start_at: float, out) -> None:
+def _naive_worker(base_url: str, key: str, n: int, ready, go, out) -> None:
     import base64
     import json
     import logging
@@ -48,8 +53,7 @@ def _naive_worker(base_url: str, key: str, n: int, start_at: float, out) -> None
         reraise=True,
     )
     failures = 0
-    while time.time() < start_at:
-        time.sleep(0.001)
+    _wait_for_start(ready, go)
     first = time.time()
     for _ in range(n):
         try:

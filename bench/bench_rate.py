@@ -2,7 +2,7 @@
 
 * ``rate_single``: one process, 300 ``GET /team``: achieved req/s / 10 >= 0.95, 429s <= 1 %.
 * ``rate_shared``: 8 processes (each its own hook), one key, 600 requests in all: utilisation >= 0.90,
-  429s <= 2 %, no failed call.
+  429s <= 2 %, no failed call, in each of ``SHARED_RUNS`` runs (the ratio is the worst run's).
 * ``rate_naive``: the same 8-process load through ``HttpHook.run_with_advanced_retry`` with tenacity
   retrying 429 (exponential backoff): the ratio is ours / naive utilisation.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -26,6 +25,7 @@ from _sandbox_proc import SandboxProcess  # noqa: E402
 BUDGET = 10.0  # requests per second: 20 per 2 s
 PROCS = 8
 SHARED_TOTAL = 600
+SHARED_RUNS = 3  # independent repetitions of the shared load, each from a fresh sandbox
 _cache: dict = {}
 
 
@@ -34,13 +34,19 @@ def _run_procs(worker, sandbox: SandboxProcess, procs: int, total: int) -> dict:
     sandbox.reset_counters()
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
-    start_at = time.time() + 6.0  # every process is imported and ready before the start line
+    ready = ctx.Queue()
+    go = ctx.Event()
     per = total // procs
     workers = [
-        ctx.Process(target=worker, args=(sandbox.base_url, key, per, start_at, out)) for _ in range(procs)
+        ctx.Process(target=worker, args=(sandbox.base_url, key, per, ready, go, out)) for _ in range(procs)
     ]
     for w in workers:
         w.start()
+    # a start barrier: on 2 cores, eight processes importing Airflow take several seconds, and a fixed
+    # start time let the last ones join up to 3 s late (a staggered start, not the concurrent one measured)
+    for _ in workers:
+        ready.get(timeout=300)
+    go.set()
     results = [out.get(timeout=900) for _ in workers]
     for w in workers:
         w.join(timeout=30)
@@ -74,20 +80,38 @@ def rate_single() -> dict:
 
 
 def _shared() -> dict:
+    """The first of the shared runs (``rate_naive`` compares against it)."""
+    return _shared_runs()[0]
+
+
+def _shared_runs() -> list[dict]:
     if "shared" not in _cache:
-        with SandboxProcess() as sandbox:
-            _cache["shared"] = _run_procs(_our_worker, sandbox, PROCS, SHARED_TOTAL)
+        runs = []
+        for _ in range(SHARED_RUNS):
+            with SandboxProcess() as sandbox:
+                runs.append(_run_procs(_our_worker, sandbox, PROCS, SHARED_TOTAL))
+        _cache["shared"] = runs
     return _cache["shared"]
 
 
+def _shared_passes(fig: dict) -> bool:
+    return fig["utilisation"] >= 0.90 and fig["rate_limited_pct"] <= 2.0 and fig["failed_calls"] == 0
+
+
 def rate_shared() -> dict:
-    fig = _shared()
-    passed = fig["utilisation"] >= 0.90 and fig["rate_limited_pct"] <= 2.0 and fig["failed_calls"] == 0
+    """Eight independent processes drift differently each time: every run must pass, the ratio is the worst."""
+    runs = _shared_runs()
+    worst = min(runs, key=lambda fig: fig["utilisation"])
+    figures = dict(worst)
+    figures["runs"] = len(runs)
+    figures["utilisation_each_run"] = [fig["utilisation"] for fig in runs]
+    figures["rate_limited_pct_each_run"] = [fig["rate_limited_pct"] for fig in runs]
+    figures["failed_calls_all_runs"] = sum(fig["failed_calls"] for fig in runs)
     return {
-        "figures": fig,
-        "ratio": fig["utilisation"],
-        "target": ">= 0.90 (429s <= 2 %, no failure)",
-        "passed": passed,
+        "figures": figures,
+        "ratio": worst["utilisation"],
+        "target": f">= 0.90 in each of {len(runs)} runs (429s <= 2 %, no failure)",
+        "passed": all(_shared_passes(fig) for fig in runs),
     }
 
 
