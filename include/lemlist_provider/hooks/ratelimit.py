@@ -25,8 +25,8 @@ for the window ending at our request, so ``others + k`` is the count our current
   (``Retry-After`` is at most a window); taking it makes that sharer's return the next 429, and so on in a
   cascade that also leaves the paused sharers with ever smaller quotas. Room that stays free longer
   belongs to a sharer that has finished, and the chance of taking it then grows with its age and size, so
-  the survivors fill the window within about a window instead of drifting up over several (that drift,
-  repeated as each of eight sharers finishes, was most of the shortfall of the shared benchmark);
+  the survivors fill the window within about a window instead of drifting up over several (in simulation
+  that drift, repeated as each of eight sharers finishes, cost more slots than anything else);
 * a grown quota's first extra request goes out at once, so the others see the room is taken within
   milliseconds instead of a window later (the own window still caps the process at ``k``);
 * a 429 (the last resort) pauses every thread of the process until ``Retry-After`` (what lemlist asks),
@@ -90,8 +90,9 @@ class RateLimiter:
     #: a sharer told to wait by a 429 (``Retry-After`` is at most a window) comes back to its own slots
     #: instead of finding them taken, which would only start the next 429
     grow_delay = 0.75
-    #: room still free ``accel_delay`` windows after that belongs to a sharer that has finished: the chance
-    #: of growing is multiplied by 1 + accel * (windows past that) * (free slots over the target - 1)
+    #: room still free ``accel_delay`` windows after the window was last seen full belongs to a sharer that
+    #: has finished: from then on the chance of growing is multiplied by
+    #: 1 + accel * (windows past accel_delay) * (free slots over the target - 1)
     accel = 4.0
     accel_delay = 0.75
     #: a newcomer starts with room / newcomer_divisor (several may start at once, unseen by each other)
