@@ -12,7 +12,7 @@ import pytest
 
 from lemlist_provider.enrichment.results import FINAL_STATUSES, run_summary_line
 from lemlist_provider.hooks.ratelimit import reset_limiters
-from lemlist_sandbox import SandboxServer
+from lemlist_sandbox import SandboxServer, connection_json
 from lemlist_sandbox.seed import add_campaign, add_lead
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,8 +55,7 @@ def test_1200_leads_end_to_end(enrichment_dag, monkeypatch, tmp_path):
                 lastName=f"N{n}",
                 companyName="Acme",
             )
-        conn = {"conn_type": "lemlist", "host": sb.base_url, "password": key, "extra": {"rate_limit": 0}}
-        monkeypatch.setenv("AIRFLOW_CONN_LEMLIST_DEFAULT", json.dumps(conn))
+        monkeypatch.setenv("AIRFLOW_CONN_LEMLIST_DEFAULT", connection_json(sb.base_url, key, rate_limit=0))
         reset_limiters()
         out = tmp_path / "enrichment.csv"
         run = enrichment_dag.test(
@@ -106,8 +105,7 @@ def test_scheduled_dag_enriches_only_new_leads_of_running_campaigns(monkeypatch,
             add_lead(sb.sandbox.world, team, running, f"run{n}@acme.io", firstName="R", lastName=f"N{n}")
         for n in range(3):
             add_lead(sb.sandbox.world, team, draft, f"draft{n}@acme.io", firstName="D", lastName=f"N{n}")
-        conn = {"conn_type": "lemlist", "host": sb.base_url, "password": key, "extra": {"rate_limit": 0}}
-        monkeypatch.setenv("AIRFLOW_CONN_LEMLIST_DEFAULT", json.dumps(conn))
+        monkeypatch.setenv("AIRFLOW_CONN_LEMLIST_DEFAULT", connection_json(sb.base_url, key, rate_limit=0))
         reset_limiters()
         conf = {"enrichments": ["verify_email"], "first_poll_seconds": 0.3, "max_poll_interval": 1.0}
         first = dag.test(run_conf={**conf, "output": str(tmp_path / "first.csv")})

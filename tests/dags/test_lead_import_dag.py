@@ -7,13 +7,12 @@ the 520-row sample imports in seconds (pacing is measured by ``bench/bench_impor
 from __future__ import annotations
 
 import csv
-import json
 import uuid
 from pathlib import Path
 
 import pytest
 
-from lemlist_sandbox import SandboxServer
+from lemlist_sandbox import SandboxServer, connection_json
 from lemlist_sandbox.seed import add_campaign
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,8 +51,7 @@ def _team(server: SandboxServer, monkeypatch, *, seed: str = "demo") -> tuple[st
     server.create_team(key, credits=10_000, seed=seed)
     team = server.team(key)
     campaign = add_campaign(server.sandbox.world, team, "Lead import test", "draft")
-    conn = {"conn_type": "lemlist", "host": server.base_url, "password": key, "extra": {"rate_limit": 0}}
-    monkeypatch.setenv("AIRFLOW_CONN_LEMLIST_DEFAULT", json.dumps(conn))
+    monkeypatch.setenv("AIRFLOW_CONN_LEMLIST_DEFAULT", connection_json(server.base_url, key, rate_limit=0))
     return key, campaign["_id"]
 
 

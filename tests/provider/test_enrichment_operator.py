@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import uuid
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from lemlist_provider.hooks.ratelimit import reset_limiters
 from lemlist_provider.operators.enrichment import LemlistEnrichOperator
-from lemlist_sandbox import SandboxServer
+from lemlist_sandbox import SandboxServer, connection_json
 from lemlist_sandbox.seed import add_campaign, add_lead
 
 BULK = "POST /api/v2/enrichments/bulk"
@@ -22,13 +21,9 @@ SINGLE = "POST /api/leads/{leadId}/enrich"
 def _connect(monkeypatch, server: SandboxServer, credits: int, **extra) -> str:
     key = f"enr-{uuid.uuid4().hex[:10]}"
     server.create_team(key, credits=credits)
-    conn = {
-        "conn_type": "lemlist",
-        "host": server.base_url,
-        "password": key,
-        "extra": {"rate_limit": 0, **extra},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_LEMLIST_DEFAULT", json.dumps(conn))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_LEMLIST_DEFAULT", connection_json(server.base_url, key, rate_limit=0, **extra)
+    )
     reset_limiters()
     return key
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 
 import pytest
@@ -17,7 +16,7 @@ from airflow.sdk.exceptions import (
 from lemlist_provider.hooks.lemlist import LemlistHook
 from lemlist_provider.hooks.ratelimit import reset_limiters
 from lemlist_provider.sensors.enrichment import LemlistEnrichmentSensor
-from lemlist_sandbox import SandboxServer
+from lemlist_sandbox import SandboxServer, connection_json
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +28,7 @@ def server():
 def _start(monkeypatch, server, count: int) -> list[str]:
     key = f"sensor-{uuid.uuid4().hex[:10]}"
     server.create_team(key, credits=1000)
-    conn = {"conn_type": "lemlist", "host": server.base_url, "password": key, "extra": {"rate_limit": 0}}
-    monkeypatch.setenv("AIRFLOW_CONN_LEMLIST_DEFAULT", json.dumps(conn))
+    monkeypatch.setenv("AIRFLOW_CONN_LEMLIST_DEFAULT", connection_json(server.base_url, key, rate_limit=0))
     reset_limiters()
     items = [{"input": {"email": f"s{n}@acme.io"}, "enrichmentRequests": ["verify"]} for n in range(count)]
     return [a["id"] for a in LemlistHook().enrich_bulk(items)]
