@@ -84,6 +84,14 @@ class _Meddler(threading.Thread):
                     self.action(export_id)
             time.sleep(0.005)
 
+    def __enter__(self) -> _Meddler:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.join(timeout=5)
+
 
 def test_three_campaigns_exported_in_one_run_without_429(
     export_dag, sandbox, monkeypatch, tmp_path, lemlist_pool
@@ -126,12 +134,8 @@ def test_three_campaigns_exported_in_one_run_without_429(
 
 def test_expired_export_is_restarted_once(export_dag, sandbox, monkeypatch, tmp_path, lemlist_pool):
     key, ids = _team_with_campaigns(sandbox, monkeypatch, [4])
-    meddler = _Meddler(sandbox, key, lambda export_id: sandbox.expire_export(key, export_id), limit=1)
-    meddler.start()
-    try:
+    with _Meddler(sandbox, key, lambda export_id: sandbox.expire_export(key, export_id), limit=1):
         run = export_dag.test(run_conf=_conf(tmp_path))
-    finally:
-        meddler.stop.set()
     assert run.state == "success"
     assert len(sandbox.team(key).exports) == 2  # the expired one and its one restart
     assert len(_rows(_files(tmp_path, ids[0])[0])) == 4
@@ -143,12 +147,8 @@ def test_export_expiring_twice_fails_after_one_restart(
     export_dag, sandbox, monkeypatch, tmp_path, lemlist_pool
 ):
     key, ids = _team_with_campaigns(sandbox, monkeypatch, [2])
-    meddler = _Meddler(sandbox, key, lambda export_id: sandbox.expire_export(key, export_id))
-    meddler.start()
-    try:
+    with _Meddler(sandbox, key, lambda export_id: sandbox.expire_export(key, export_id)):
         run = export_dag.test(run_conf=_conf(tmp_path))
-    finally:
-        meddler.stop.set()
     assert run.state == "failed"
     assert len(sandbox.team(key).exports) == 2  # started, restarted once, then gave up
     assert not _files(tmp_path, ids[0])
@@ -157,12 +157,8 @@ def test_export_expiring_twice_fails_after_one_restart(
 def test_error_status_fails_the_export(export_dag, sandbox, monkeypatch, tmp_path, lemlist_pool):
     key, ids = _team_with_campaigns(sandbox, monkeypatch, [2, 2])
     reason = "Export failed: campaign too large"
-    meddler = _Meddler(sandbox, key, lambda export_id: sandbox.fail_export(key, export_id, reason), limit=1)
-    meddler.start()
-    try:
+    with _Meddler(sandbox, key, lambda export_id: sandbox.fail_export(key, export_id, reason), limit=1):
         run = export_dag.test(run_conf=_conf(tmp_path))
-    finally:
-        meddler.stop.set()
     assert run.state == "failed"
     states = {ti.map_index: ti.state for ti in run.get_task_instances() if ti.task_id == "export"}
     assert sorted(str(s) for s in states.values()) == ["failed", "success"]
