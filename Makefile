@@ -9,7 +9,6 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
-export PYTHONPATH := $(CURDIR)/include$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 .PHONY: help install airflow-db browser test demo up bench lint format sandbox clean
 
@@ -48,10 +47,10 @@ test: install airflow-db browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: install
-	$(PY) scripts/demo.py
+	$(PY) -m lemlist_dev.demo
 
 up: install
-	$(PY) scripts/up.py $(UP_ARGS)
+	$(PY) -m lemlist_dev.up $(UP_ARGS)
 
 bench: install airflow-db
 	$(PY) bench/run.py $(BENCH)
