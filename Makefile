@@ -4,12 +4,13 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+# The test suite's Airflow home (tests/conftest.py uses the same); `make up` keeps .airflow/up and `make demo`
+# recreates .airflow/demo (lemlist_dev sets their homes itself), so tests never write where `make up` reads.
+export AIRFLOW_HOME := $(CURDIR)/.airflow/test
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
-export PYTHONPATH := $(CURDIR)/include$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 .PHONY: help install airflow-db browser test demo up bench lint format sandbox clean
 
@@ -48,10 +49,10 @@ test: install airflow-db browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: install
-	$(PY) scripts/demo.py
+	$(PY) -m lemlist_dev.demo
 
 up: install
-	$(PY) scripts/up.py $(UP_ARGS)
+	$(PY) -m lemlist_dev.up $(UP_ARGS)
 
 bench: install airflow-db
 	$(PY) bench/run.py $(BENCH)
@@ -68,4 +69,4 @@ sandbox: install
 	$(PY) -m lemlist_sandbox --host 127.0.0.1 --port 8089 --seed demo
 
 clean:
-	rm -rf $(AIRFLOW_HOME) .pytest_cache .ruff_cache test-artifacts
+	rm -rf .airflow .pytest_cache .ruff_cache test-artifacts

@@ -76,8 +76,13 @@ def apply(settings: dict) -> list[str]:
 
 
 def migrate() -> None:
+    """What ``airflow db migrate`` does: write ``airflow.cfg`` if the home has none, then create or upgrade
+    the metadata DB. The file holds generated secrets (the JWT key every component must share), so it has
+    to exist before several components start at once, each of which would otherwise write its own."""
+    from airflow.configuration import write_default_airflow_configuration_if_needed
     from airflow.utils import db
 
+    write_default_airflow_configuration_if_needed()
     db.initdb()
 
 

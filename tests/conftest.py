@@ -1,6 +1,7 @@
 """Shared fixtures: a real lemlist sandbox over HTTP on loopback, and an isolated Airflow home.
 
 Airflow reads its configuration at import time, so the environment is set here before anything imports it.
+The suite's home is always ``.airflow/test`` (whatever AIRFLOW_HOME says), never the one ``make up`` keeps.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from lemlist_dev import TEST_HOME
+
 ROOT = Path(__file__).resolve().parents[1]
-os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".airflow"))
+os.environ["AIRFLOW_HOME"] = str(TEST_HOME)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(ROOT / "plugins"))

@@ -1,25 +1,24 @@
-"""End-to-end fixtures: a real ``airflow standalone`` plus the lemlist sandbox, and headless Chromium.
+"""End-to-end fixtures: what ``make up`` starts (Airflow's components and the lemlist sandbox), and Chromium.
 
-Each fixture starts real processes through ``scripts/airflow_local.py`` (the class behind ``make up`` and
-``make demo``) with a throw-away AIRFLOW_HOME and free ports, so these tests never touch ``.airflow/``, never
-clash with a running ``make up`` and never reach the real lemlist, whatever ``LEMLIST_API_KEY`` says.
+``local_airflow`` enters ``lemlist_dev.up.running``, the code path of ``make up``, with a throw-away
+AIRFLOW_HOME and free ports, so these tests never touch ``.airflow/``, never clash with a running ``make up``
+and never reach the real lemlist, whatever ``LEMLIST_API_KEY`` says.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from lemlist_dev.deployment import LocalAirflow
+from lemlist_dev.processes import processes_using
+from lemlist_dev.up import running
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from airflow_local import LocalAirflow, processes_using  # noqa: E402
-
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_FLAGS = [
     "--headless",
@@ -58,13 +57,9 @@ def artifacts_dir() -> Path:
 
 @pytest.fixture
 def local_airflow(tmp_path: Path) -> Iterator[LocalAirflow]:
-    """A running sandbox + standalone Airflow; stopped after the test, and checked for stray processes."""
+    """``make up``'s sandbox and Airflow; stopped after the test, and checked for stray processes."""
     home = tmp_path / "airflow-home"
-    local = LocalAirflow(home, time_scale=0.02, sandbox=True)
-    try:
-        local.start()
+    with running(home, time_scale=0.02) as local:
         yield local
-    finally:
-        local.stop()
     strays = processes_using(str(home))
     assert not strays, f"processes left behind after stop(): {strays}"

@@ -4,44 +4,50 @@ from __future__ import annotations
 
 import pytest
 import requests
-from airflow_local import LocalAirflow, processes_using
+
+from lemlist_dev.deployment import COMPONENTS
+from lemlist_dev.processes import processes_using
+from lemlist_dev.up import running
 
 OVERVIEW = "lemlist_account_overview"
+MANUAL = {"lemlist_lead_import", "lemlist_enrichment"}
+SCHEDULED = {OVERVIEW, "lemlist_enrichment_new_leads", "lemlist_unsubscribe_sync", "lemlist_campaign_export"}
 
 
 @pytest.mark.integration
 @pytest.mark.timeout(300)
-def test_local_airflow_runs_overview_over_rest_and_stops_cleanly(tmp_path):
+def test_make_up_runs_overview_over_rest_and_stops_cleanly(tmp_path):
     home = tmp_path / "airflow-home"
-    local = LocalAirflow(home, time_scale=0.02, sandbox=True)
-    try:
-        local.start()
+    with running(home, time_scale=0.02) as local:
+        assert {name for name, group in local.groups.items() if group.alive()} == set(COMPONENTS)
         pids = local.pids()
-        assert len(pids) >= 6, f"expected sandbox + standalone + its 4 components, saw {pids}"
-        client = local.client()
+        client, sandbox = local.client, local.lemlist.sandbox
 
         # airflow_settings.yaml is applied: what the UI's Admin pages show.
         pool = client.get("/pools/lemlist_api")
         assert pool["slots"] == 8 and "lemlist" in pool["description"]
         conn = client.get("/connections/lemlist_default")
-        assert conn["conn_type"] == "lemlist" and conn["host"] == local.lemlist_base_url
+        assert conn["conn_type"] == "lemlist" and conn["host"] == sandbox.base_url
+
+        # Manual DAGs are ready to trigger; scheduled ones wait until someone enables them.
+        dags = client.get("/dags", limit=100)["dags"]
+        unpaused = {d["dag_id"] for d in dags if not d["is_paused"]}
+        assert MANUAL <= unpaused and not unpaused & SCHEDULED, unpaused
+        assert SCHEDULED <= {d["dag_id"] for d in dags}
 
         # The UI page itself is served (the login screen for an anonymous browser).
         assert requests.get(f"{local.ui_url}/", timeout=10).status_code == 200
 
-        assert local.wait_for_dags([OVERVIEW]) == {}
-        before = local.sandbox_stats()["total_requests"]
-        run = client.trigger(OVERVIEW, {"min_credits": 1})
-        finished = client.wait_for_run(OVERVIEW, run["dag_run_id"], timeout=180)
-        assert finished["state"] == "success", client.task_instances(OVERVIEW, run["dag_run_id"])
-        summary = client.xcom(OVERVIEW, run["dag_run_id"], "summary")
+        before = sandbox.stats()["total_requests"]
+        run_id = local.trigger(OVERVIEW, {"min_credits": 1})
+        finished = local.wait_for_run(OVERVIEW, run_id, timeout=180)
+        assert finished["state"] == "success", client.task_instances(OVERVIEW, run_id)
+        summary = client.xcom(OVERVIEW, run_id, "summary")
         assert summary["team_name"] == "Sandbox Demo Team"
         assert summary["campaigns"] == 3
         assert summary["requests"] >= 4
         # The requests really went to this instance's sandbox, through the applied connection.
-        assert local.sandbox_stats()["total_requests"] >= before + summary["requests"]
-    finally:
-        local.stop()
+        assert sandbox.stats()["total_requests"] >= before + summary["requests"]
 
     assert not [pid for pid in pids if _alive(pid)], "a started process survived stop()"
     assert processes_using(str(home)) == [], "a process still runs with this AIRFLOW_HOME"

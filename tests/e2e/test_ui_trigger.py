@@ -30,23 +30,19 @@ def write_leads(path: Path, tag: str) -> list[str]:
     return emails
 
 
-def campaign_leads(local, campaign_id: str) -> int:
-    return len(local.sandbox_get(f"/api/campaigns/{campaign_id}/leads/", limit=500))
-
-
 @pytest.mark.integration
 @pytest.mark.timeout(360)
 def test_trigger_lead_import_from_the_ui(local_airflow, chromium, artifacts_dir, tmp_path):
     local = local_airflow
-    campaign = next(c for c in local.sandbox_get("/api/campaigns") if c["status"] == "running")
-    campaign_id = campaign["_id"]
+    team = local.lemlist.sandbox.team()  # the demo team behind lemlist_default
+    campaign_id = next(cid for cid, c in team.campaigns.items() if c["status"] == "running")
     tag = uuid.uuid4().hex[:8]
     source = tmp_path / f"leads-{tag}.csv"
     emails = write_leads(source, tag)
-    leads_before = campaign_leads(local, campaign_id)
+    leads_before = len(team.leads_in_campaign(campaign_id))
     assert local.wait_for_dags([DAG_ID]) == {}
     user, password = local.login
-    client = local.client()
+    client = local.client
     runs_before = {r["dag_run_id"] for r in client.list_runs(DAG_ID)}
 
     with playwright_api.sync_playwright() as pw:
@@ -76,7 +72,7 @@ def test_trigger_lead_import_from_the_ui(local_airflow, chromium, artifacts_dir,
             form.get_by_role("button", name="Trigger", exact=True).click()
 
             run_id = _wait_for_new_run(client, runs_before)
-            finished = client.wait_for_run(DAG_ID, run_id, timeout=240)
+            finished = local.wait_for_run(DAG_ID, run_id, timeout=240)
             page.goto(f"{local.ui_url}/dags/{DAG_ID}/runs/{run_id}")
             page.get_by_text(run_id).first.wait_for()
             page.get_by_text("success", exact=False).first.wait_for()
@@ -96,10 +92,9 @@ def test_trigger_lead_import_from_the_ui(local_airflow, chromium, artifacts_dir,
     summary = client.xcom(DAG_ID, run_id, "write_report")
     assert summary["counts"].get("imported") == ROWS, summary
     # The leads arrived in lemlist, in that campaign.
-    assert campaign_leads(local, campaign_id) == leads_before + ROWS
+    assert len(team.leads_in_campaign(campaign_id)) == leads_before + ROWS
     for email in (emails[0], emails[-1]):
-        lead = local.sandbox_get(f"/api/campaigns/{campaign_id}/leads/{email}")
-        assert lead.get("email") == email
+        assert team.find_lead(campaign_id, email)["email"] == email
 
 
 def _wait_for_new_run(client, known: set[str], timeout: float = 30.0) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import uuid
 from collections.abc import Iterator
@@ -66,11 +67,10 @@ def fresh_postgres_database() -> Iterator[str]:
         admin.close()
 
 
-def redis_url(db: int) -> str:
-    return f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}"
-
-
-def flush_redis_db(db: int) -> None:
+def fresh_redis_url() -> str:
+    """The URL of an emptied Redis database: ``LEMLIST_IT_REDIS_DB`` if set, else one of 8-15 at random."""
+    db = int(os.environ.get("LEMLIST_IT_REDIS_DB") or random.randint(8, 15))
     with socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=3) as sock:
         sock.sendall(f"SELECT {db}\r\nFLUSHDB\r\n".encode())
         sock.recv(64)
+    return f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}"

@@ -5,8 +5,6 @@ workers, the ``lemlist_api`` pool caps how many call lemlist at once, and one ke
 
 from __future__ import annotations
 
-import csv
-import random
 import time
 import uuid
 from collections import Counter
@@ -14,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from lemlist_sandbox import SandboxServer, connection_json
+from lemlist_sandbox import SandboxServer
 from lemlist_sandbox.seed import add_campaign
 
-from .services import flush_redis_db, fresh_postgres_database, redis_url, require_postgres_and_redis
+from .services import fresh_postgres_database, fresh_redis_url, require_postgres_and_redis
 
 DAG_ID = "lemlist_lead_import"
 POOL_SLOTS = 4
@@ -25,25 +23,16 @@ LEADS = 240
 BATCH_SIZE = 30  # -> 8 mapped batches
 WORKERS = ("worker-a", "worker-b")
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
 
 
 @pytest.mark.integration
 @pytest.mark.timeout(600)
 def test_lead_import_runs_across_two_celery_workers_within_the_pool_and_budget(
-    local_airflow_factory, tmp_path
+    local_airflow_factory, trigger_lead_import
 ):
     require_postgres_and_redis()
-    redis_db = random.randint(8, 15)
-    flush_redis_db(redis_db)
     queue = f"lemlist_it_{uuid.uuid4().hex[:8]}"
-
-    source = tmp_path / "leads.csv"
     emails = [f"celery{n:04d}@scale-out.io" for n in range(LEADS)]
-    with source.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["email", "firstName", "companyName"])
-        writer.writerows([email, f"Lead {n}", "Scale Out Inc"] for n, email in enumerate(emails))
 
     with fresh_postgres_database() as db_url, SandboxServer(time_scale=0.01) as sb:
         key = f"celery-{uuid.uuid4().hex[:8]}"
@@ -52,54 +41,41 @@ def test_lead_import_runs_across_two_celery_workers_within_the_pool_and_budget(
         campaign = add_campaign(sb.sandbox.world, team, "Celery scale-out")
 
         af = local_airflow_factory(
+            sb,
+            key,
+            pool_slots=POOL_SLOTS,
             executor="CeleryExecutor",
             sql_alchemy_conn=db_url,
-            pools={"lemlist_api": POOL_SLOTS},
+            parallelism=16,
             extra_env={
-                "AIRFLOW_CONN_LEMLIST_DEFAULT": connection_json(sb.base_url, key),
-                "AIRFLOW__CELERY__BROKER_URL": redis_url(redis_db),
+                "AIRFLOW__CELERY__BROKER_URL": fresh_redis_url(),
                 "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + db_url.replace("+psycopg2", ""),
                 "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
                 "AIRFLOW__CORE__HOSTNAME_CALLABLE": "worker_identity.hostname",
-                "AIRFLOW__CORE__PARALLELISM": "16",
                 # every component resolves hostname_callable, so the module must be importable by all
-                "PYTHONPATH": f"{HERE}:{ROOT / 'include'}",
+                "PYTHONPATH": str(HERE),
             },
         )
-        base_env = dict(af.env)
         for name in WORKERS:
-            af.env = {**base_env, "LEMLIST_IT_WORKER_NAME": name}
-            af.start(
-                f"celery worker --queues {queue} --concurrency 4 --celery-hostname {name}@%h --skip-serve-logs"
-            )
-        af.env = base_env
+            af.start_component(
+                name,
+                ["celery", "worker", "--queues", queue, "--concurrency", "4",
+                 "--celery-hostname", f"{name}@%h", "--skip-serve-logs"],
+                env={"LEMLIST_IT_WORKER_NAME": name},
+            )  # fmt: skip
 
-        af.wait_for_dag(DAG_ID, timeout=180)
-        run_id = af.trigger(
-            DAG_ID,
-            {"campaign_id": campaign["_id"], "source": str(source), "batch_size": BATCH_SIZE,
-             "output_uri": str(tmp_path / "out")},
-        )  # fmt: skip
+        run_id = trigger_lead_import(af, campaign["_id"], emails, batch_size=BATCH_SIZE)
         started = time.monotonic()
-        state = af.wait_until(
-            lambda: (s := af.run_state(DAG_ID, run_id)) in ("success", "failed") and s,
-            480,
-            "lead import run finished",
-            interval=2,
-        )
+        finished = af.wait_for_run(DAG_ID, run_id, timeout=480, interval=2)
         elapsed = time.monotonic() - started
-        batches = af.query(
-            "SELECT map_index, state, hostname, try_number, pool FROM task_instance "
-            "WHERE dag_id = :d AND run_id = :r AND task_id = 'import_batch' ORDER BY map_index",
-            d=DAG_ID,
-            r=run_id,
+        tis = af.client.task_instances(DAG_ID, run_id)
+        batches = sorted(
+            (ti["map_index"], ti["state"], ti["hostname"], ti["try_number"], ti["pool"])
+            for ti in tis
+            if ti["task_id"] == "import_batch"
         )
-        states = af.query(
-            "SELECT task_id, map_index, state, try_number FROM task_instance WHERE dag_id = :d AND run_id = :r",
-            d=DAG_ID,
-            r=run_id,
-        )
-        assert state == "success", f"run {state}: {states}\n{af.logs('celery worker --queues ' + queue)}"
+        states = [(ti["task_id"], ti["map_index"], ti["state"], ti["try_number"]) for ti in tis]
+        assert finished["state"] == "success", f"run {finished['state']}: {states}\n{af.log(WORKERS[0])}"
         stats = sb.stats()
 
         # 8 mapped batches, spread over both workers, each on its first try (no 429 failed a task)
