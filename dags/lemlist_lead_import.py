@@ -12,7 +12,7 @@ from datetime import timedelta
 from airflow.sdk import Param, dag
 
 from lemlist_provider.notifiers import default_lemlist_args
-from lemlist_provider.operators.leads import (
+from lemlist_provider.operators.lead_import import (
     LemlistImportLeadBatchOperator,
     LemlistLeadImportReportOperator,
     LemlistValidateLeadsOperator,

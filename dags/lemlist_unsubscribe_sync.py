@@ -125,7 +125,7 @@ def lemlist_unsubscribe_sync():
 
     @task(task_id="summary")
     def summary(result: dict) -> dict:
-        from lemlist_provider.suppression import run_summary_line
+        from lemlist_provider.unsubscribes import run_summary_line
 
         print(run_summary_line(result))
         return result

@@ -47,7 +47,10 @@ def test_plugin_loads_through_airflows_plugins_manager():
     from airflow import plugins_manager
 
     from lemlist_provider.links import LemlistCampaignLink
-    from lemlist_provider.operators.leads import LemlistImportLeadBatchOperator, LemlistValidateLeadsOperator
+    from lemlist_provider.operators.lead_import import (
+        LemlistImportLeadBatchOperator,
+        LemlistValidateLeadsOperator,
+    )
 
     plugins, errors = plugins_manager._get_plugins()
     assert not {k: v for k, v in errors.items() if "lemlist" in k}, errors

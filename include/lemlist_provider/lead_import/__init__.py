@@ -1,6 +1,6 @@
 """Lead import pipeline: read → validate → stage batches → import (resumable) → report.
 
-The operators in ``lemlist_provider.operators.leads`` and the ``lemlist_lead_import`` DAG are thin wrappers
+The operators in ``lemlist_provider.operators.lead_import`` and the ``lemlist_lead_import`` DAG are thin wrappers
 around these pieces, which can also be used (and tested) without Airflow running.
 """
 

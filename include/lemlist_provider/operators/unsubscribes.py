@@ -1,6 +1,6 @@
 """``LemlistUnsubscribeSyncOperator``: keep a local suppression list and lemlist's unsubscribes in step.
 
-Thin: the logic is in :mod:`lemlist_provider.suppression`. The operator resolves where the local list lives
+Thin: the logic is in :mod:`lemlist_provider.unsubscribes`. The operator resolves where the local list lives
 (a CSV file, or a table through any Airflow SQL connection), runs one sync, writes the audit file and
 returns the summary (XCom ``return_value``).
 """
@@ -15,7 +15,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from lemlist_provider.suppression import (
+from lemlist_provider.unsubscribes import (
     MODES,
     TRUTHS,
     RemovalLimitError,

@@ -1,4 +1,4 @@
-"""Suppression-list sync between a local list (CSV or SQL table) and lemlist's unsubscribes (pure logic)."""
+"""Unsubscribe sync between a local suppression list (CSV or SQL table) and lemlist's unsubscribes (pure logic)."""
 
 from .diff import MODES, PROTECTED_SOURCES, TRUTHS, Side, SyncPlan, plan_sync
 from .normalise import Entry, Invalid, normalise
