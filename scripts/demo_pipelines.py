@@ -16,8 +16,8 @@ import requests
 from demo import DemoRun
 
 from lemlist_provider.enrichment.results import run_summary_line as enrichment_line
+from lemlist_provider.exports import run_summary_line as export_line
 from lemlist_provider.lead_import import run_summary_line as import_line
-from lemlist_provider.operators.exports import run_summary_line as export_line
 from lemlist_provider.unsubscribes import run_summary_line as sync_line
 
 IMPORT_CAMPAIGN = "Q4 Outbound - SaaS founders"  # seeded in the sandbox's demo team

@@ -16,9 +16,21 @@ os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".airflow"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(ROOT / "plugins"))
+# The sandboxes below run lemlist's clock 100 times faster (time_scale=0.01), so the floor of poll intervals
+# ([lemlist] min_poll_seconds, 5 s in a deployment) is scaled the same way; the floor's own tests set theirs.
+os.environ.setdefault("AIRFLOW__LEMLIST__MIN_POLL_SECONDS", "0.05")
 
 from lemlist_sandbox import DEMO_KEY, SandboxServer  # noqa: E402
 from lemlist_sandbox import connection_json as lemlist_conn_uri  # noqa: E402
+
+
+@pytest.fixture
+def storage_roots(tmp_path, monkeypatch) -> Path:
+    """``tmp_path`` as an admin-allowed storage root (first for outputs, so defaults land there too), beside
+    the project's defaults: what an admin's ``[lemlist] input_roots`` / ``output_roots`` would say."""
+    monkeypatch.setenv("AIRFLOW__LEMLIST__INPUT_ROOTS", f"include/data,{tmp_path}")
+    monkeypatch.setenv("AIRFLOW__LEMLIST__OUTPUT_ROOTS", f"{tmp_path},output")
+    return tmp_path
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ import pytest
 from lemlist_sandbox import connection_json as lemlist_conn_uri
 from lemlist_sandbox.seed import add_campaign, add_lead
 
+pytestmark = pytest.mark.usefixtures("storage_roots")
 ROOT = Path(__file__).resolve().parents[2]
 FAST_POLL = {"first_poll": 0.1, "poll_min": 0.2, "poll_max": 0.3}
 STATUS_ROUTE = "GET /api/campaigns/{campaignId}/export/{exportId}/status"

@@ -39,9 +39,16 @@ def _sensor(**kwargs) -> LemlistEnrichmentSensor:
     return LemlistEnrichmentSensor(**kwargs)
 
 
-def test_deferrable_by_default_and_completes(server, monkeypatch):
+def test_deferrable_follows_the_airflow_default():
+    from airflow.sdk.configuration import conf
+
+    default = conf.getboolean("operators", "default_deferrable", fallback=False)
+    assert _sensor(enrichment_ids=["enr_x"]).deferrable is default
+
+
+def test_deferred_wait_completes(server, monkeypatch):
     ids = _start(monkeypatch, server, 6)
-    sensor = _sensor(enrichment_ids={"enrichment_ids": ids}, first_poll=0.3, timeout=30)
+    sensor = _sensor(enrichment_ids={"enrichment_ids": ids}, deferrable=True, first_poll=0.3, timeout=30)
     with pytest.raises(TaskDeferred) as deferred:
         sensor.execute({})
     trigger = deferred.value.trigger

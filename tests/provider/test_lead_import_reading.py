@@ -152,10 +152,6 @@ def test_unwritable_output_location_says_what_to_do(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
     with pytest.raises(OutputLocationError) as err:
-        output_folder(None, str(blocker / "reports"))  # a folder cannot be created inside a file
-    assert "output_uri" in str(err.value) and str(blocker) in str(err.value)
-    src = blocker / "leads.csv"
-    with pytest.raises(OutputLocationError) as err:
-        output_folder(str(src), None)
-    assert "Set the output_uri param" in str(err.value)
-    assert output_folder(str(tmp_path / "leads.csv"), None) == tmp_path
+        output_folder(blocker / "reports")  # a folder cannot be created inside a file
+    assert "Choose another output_uri" in str(err.value) and str(blocker) in str(err.value)
+    assert output_folder(tmp_path / "reports") == tmp_path / "reports"

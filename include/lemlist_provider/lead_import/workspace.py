@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from .errors import OutputLocationError
-from .reader import describe, project_root, resolve_location
 
 WORK_FOLDER = ".lemlist_import"
 
@@ -36,31 +35,14 @@ def _probe_writable(folder: Any) -> None:
     probe.unlink()
 
 
-def output_folder(source: str | None, output_uri: str | None) -> Any:
-    """The folder (``Path`` or ``ObjectStoragePath``) that takes the report; checked writable.
-
-    ``output_uri`` wins; else the source's own folder; inline leads without ``output_uri`` go to
-    ``include/data/`` of the project.
-    """
-    if output_uri:
-        folder = resolve_location(output_uri)
-        origin = f"output_uri {output_uri}"
-    elif source:
-        folder = resolve_location(source).parent
-        origin = f"the source's folder {describe(folder)}"
-    else:
-        folder = project_root() / "include" / "data"
-        origin = f"{folder} (inline leads)"
+def output_folder(folder: Any) -> Any:
+    """``folder`` (a ``Path`` or ``ObjectStoragePath`` inside the output roots), checked writable."""
     try:
         _probe_writable(folder)
     except Exception as exc:  # any filesystem may refuse in its own way (PermissionError, 403, read-only fs)
-        hint = (
-            "Choose another output_uri."
-            if output_uri
-            else "Set the output_uri param to a writable folder or URI."
-        )
         raise OutputLocationError(
-            f"Cannot write the import report and staging files to {origin}: {type(exc).__name__}: {exc}. {hint}"
+            f"Cannot write the import report and staging files to output_uri {folder}: {type(exc).__name__}: "
+            f"{exc}. Choose another output_uri."
         ) from None
     return folder
 

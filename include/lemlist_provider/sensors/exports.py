@@ -1,8 +1,8 @@
 """``LemlistExportSensor``: wait for an export someone else started (e.g. an upstream task's XCom).
 
 The campaign export operator starts, waits and downloads by itself; this sensor is for DAGs that split the
-steps. Poke mode polls with the sync hook; ``deferrable=True`` hands the wait to
-``LemlistExportStatusTrigger`` (5 s, then 10-15 s with jitter). It returns the final status (with ``url`` and
+steps. Both poke (sync hook, one status poll per poke) and ``deferrable=True`` (``LemlistExportStatusTrigger``)
+follow :class:`lemlist_provider.exports.wait.ExportWait`. It returns the final status (with ``url`` and
 ``fileSize``) as XCom. ``error`` fails with lemlist's reason; a 404 (status expired) fails clearly: the
 sensor does not own the export, so it does not restart it.
 """
@@ -14,71 +14,60 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk import PokeReturnValue
+from airflow.sdk.configuration import conf
 
-from lemlist_provider.triggers.exports import DEFAULT_POLL, LemlistExportStatusTrigger, export_fields
+from lemlist_provider.exports.wait import DEFAULT_POLL, ExportWait, check_event, done_export
+from lemlist_provider.operators.base import LemlistBaseSensor
+from lemlist_provider.settings import poll_floor
+from lemlist_provider.triggers.exports import LemlistExportStatusTrigger
 
 
-class LemlistExportSensor(BaseSensorOperator):
+class LemlistExportSensor(LemlistBaseSensor):
     """Succeed when lemlist export ``export_id`` of ``campaign_id`` is ``done``.
 
+    :param deferrable: wait in the triggerer; defaults to ``[operators] default_deferrable``
     :param poke_interval: seconds between pokes in poke mode (and ``poll_min`` of the trigger)
     :param timeout: seconds before giving up (also the trigger's absolute deadline)
     """
 
-    template_fields: Sequence[str] = ("campaign_id", "export_id")
+    template_fields: Sequence[str] = (*LemlistBaseSensor.template_fields, "campaign_id", "export_id")
 
     def __init__(
         self,
         *,
         campaign_id: str,
         export_id: str,
-        lemlist_conn_id: str = "lemlist_default",
-        deferrable: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         first_poll: float = DEFAULT_POLL["first_poll"],
         poll_max: float = DEFAULT_POLL["poll_max"],
         poke_interval: float = DEFAULT_POLL["poll_min"],
         timeout: float = 7200.0,
-        pool: str = "lemlist_api",
         **kwargs: Any,
     ) -> None:
-        super().__init__(poke_interval=poke_interval, timeout=timeout, pool=pool, **kwargs)
+        super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
         self.campaign_id = campaign_id
         self.export_id = export_id
-        self.lemlist_conn_id = lemlist_conn_id
         self.deferrable = deferrable
         self.first_poll = first_poll
         self.poll_max = poll_max
-
-    def _label(self) -> str:
-        return f"lemlist export {self.export_id} of campaign {self.campaign_id}"
+        self._state: ExportWait | None = None
 
     def poke(self, context: Any) -> PokeReturnValue:
-        from lemlist_provider.hooks.errors import LemlistNotFoundError
-        from lemlist_provider.hooks.lemlist import LemlistHook
-
-        hook = LemlistHook(lemlist_conn_id=self.lemlist_conn_id)
+        if self._state is None:
+            self._state = ExportWait(self.campaign_id, self.export_id)
         try:
-            status = hook.get_export_status(self.campaign_id, self.export_id)
-        except LemlistNotFoundError:
-            raise AirflowFailException(
-                f"{self._label()}: status not found (404); lemlist keeps statuses 2 hours"
-            ) from None
-        finally:
-            hook.close()
-        state = status.get("status") if isinstance(status, dict) else None
-        if state == "error":
-            raise AirflowFailException(
-                f"{self._label()} failed on lemlist's side: {status.get('error') or 'no reason given'}"
-            )
-        self.log.info("%s: %s (%s/%s)", self._label(), state, status.get("progress"), status.get("total"))
-        return PokeReturnValue(
-            is_done=state == "done", xcom_value=export_fields(status) if state == "done" else None
-        )
+            outcome = self._state.record(self.hook.get_export_status(self.campaign_id, self.export_id))
+        except Exception as exc:  # noqa: BLE001 - the step decides which errors end the wait
+            outcome = self._state.record_error(exc)
+        if outcome is None:
+            self.log.info("%s", self._state.note)
+            return PokeReturnValue(False)
+        return PokeReturnValue(True, done_export(outcome))
 
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
+            self.poke_interval = poll_floor(self.poke_interval)
             return super().execute(context)
         timeout = float(self.timeout.total_seconds() if isinstance(self.timeout, timedelta) else self.timeout)
         self.defer(
@@ -90,18 +79,11 @@ class LemlistExportSensor(BaseSensorOperator):
                 first_poll=float(self.first_poll),
                 poll_min=float(self.poke_interval),
                 poll_max=max(float(self.poll_max), float(self.poke_interval)),
-            ),
+            ),  # fmt: skip
             method_name="execute_complete",
             timeout=timedelta(seconds=timeout + 300),
         )
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Fail closed: anything but a ``done`` event with a status is a failure with the trigger's message."""
-        if not isinstance(event, dict):
-            raise AirflowException(f"unexpected event from the export trigger: {event!r}")
-        status = event.get("status")
-        if status == "done" and isinstance(event.get("export"), dict):
-            return event["export"]
-        if status in ("error", "not_found"):
-            raise AirflowFailException(str(event.get("message") or status))
-        raise AirflowException(str(event.get("message") or f"unexpected event {event!r}"))
+        return done_export(check_event(event))

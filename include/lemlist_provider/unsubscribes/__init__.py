@@ -3,10 +3,10 @@
 from .diff import MODES, PROTECTED_SOURCES, TRUTHS, Side, SyncPlan, plan_sync
 from .normalise import Entry, Invalid, normalise
 from .stores import CsvSuppressionStore, SqlSuppressionStore, SuppressionStore, open_store
-from .sync import RemovalLimitError, SyncOptions, run_summary_line, run_sync
+from .sync import PULLS, RemovalLimitError, SyncOptions, run_summary, run_summary_line, run_sync
 
 __all__ = [
-    "MODES", "PROTECTED_SOURCES", "TRUTHS", "CsvSuppressionStore", "Entry", "Invalid", "RemovalLimitError",
+    "MODES", "PROTECTED_SOURCES", "PULLS", "TRUTHS", "CsvSuppressionStore", "Entry", "Invalid", "RemovalLimitError",
     "Side", "SqlSuppressionStore", "SuppressionStore", "SyncOptions", "SyncPlan", "normalise", "open_store",
-    "plan_sync", "run_summary_line", "run_sync",
+    "plan_sync", "run_summary", "run_summary_line", "run_sync",
 ]  # fmt: skip
