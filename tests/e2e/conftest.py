@@ -60,7 +60,9 @@ def artifacts_dir() -> Path:
 def local_airflow(tmp_path: Path) -> Iterator[LocalAirflow]:
     """A running sandbox + standalone Airflow; stopped after the test, and checked for stray processes."""
     home = tmp_path / "airflow-home"
-    local = LocalAirflow(home, time_scale=0.02, sandbox=True)
+    # the admin's input roots: the project's data and the test's own folder (the UI test writes its CSV there)
+    roots = {"AIRFLOW__LEMLIST__INPUT_ROOTS": f"include/data,{tmp_path}"}
+    local = LocalAirflow(home, time_scale=0.02, sandbox=True, extra_env=roots)
     try:
         local.start()
         yield local
