@@ -7,31 +7,23 @@ daily early warning before credits run out. Two read-only requests per page, wel
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Param, dag
+from airflow.sdk import dag
 
-from lemlist_provider.notifiers import default_lemlist_args
+from lemlist_provider.dag_args import count, lemlist_dag, text
 from lemlist_provider.operators.account import LemlistAccountOverviewOperator
-from lemlist_provider.params import text
 
 
 @dag(
     dag_id="lemlist_account_overview",
     schedule="@daily",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    tags=["lemlist"],
     params={
         "lemlist_conn_id": text("lemlist connection", "Airflow connection id", default="lemlist_default"),
-        "min_credits": Param(
-            0,
-            type="integer",
-            minimum=0,
-            title="Minimum credits",
-            description="Fail the run when fewer credits than this are left (0 = never).",
+        "min_credits": count(
+            0, "Minimum credits", "Fail the run when fewer credits than this are left (0 = never)."
         ),
     },  # fmt: skip
-    default_args=default_lemlist_args(retries=2),
-    doc_md=__doc__,
+    **lemlist_dag(__doc__, retries=2),
 )
 def lemlist_account_overview():
     LemlistAccountOverviewOperator(

@@ -10,28 +10,23 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
+from lemlist_provider.dag_args import choice, lemlist_dag, seconds, text
 from lemlist_provider.exports import summarise
-from lemlist_provider.notifiers import default_lemlist_args
 from lemlist_provider.operators.exports import (
     DEFAULT_OUTPUT,
     LEMLIST_EXPORTS_ASSET,
     LemlistCampaignExportOperator,
     LemlistListCampaignsOperator,
 )
-from lemlist_provider.params import choice, seconds, text
 
 
 @dag(
     dag_id="lemlist_campaign_export",
     schedule="@daily",
-    catchup=False,
     max_active_runs=1,
-    render_template_as_native_obj=True,
-    tags=["lemlist", "exports"],
-    doc_md=__doc__,
-    default_args=default_lemlist_args(retries=2, retry_delay=timedelta(minutes=1)),
+    **lemlist_dag(__doc__, "exports", retries=2, retry_delay=timedelta(minutes=1)),
     params={
         "campaign_id": text("One campaign", "Export only this campaign (cam_...). Empty: every campaign."),
         "status": text(
@@ -67,12 +62,11 @@ from lemlist_provider.params import choice, seconds, text
         "poll_max": seconds(
             15.0, "Status poll interval max (s)", "Upper bound of the wait between status checks."
         ),
-        "export_timeout": Param(
+        "export_timeout": seconds(
             7200,
-            type="number",
+            "Export timeout (s)",
+            "Give up (and fail with the export id) after this long; lemlist keeps a status 2 h.",
             minimum=1,
-            title="Export timeout (s)",
-            description="Give up (and fail with the export id) after this long; lemlist keeps a status 2 h.",
         ),
     },  # fmt: skip
 )

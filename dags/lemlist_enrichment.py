@@ -17,27 +17,21 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, Param
 
+from lemlist_provider.dag_args import choice, count, flag, lemlist_dag, seconds, text
 from lemlist_provider.enrichment.items import ENRICHMENTS
-from lemlist_provider.notifiers import default_lemlist_args
 from lemlist_provider.operators.enrichment import (
     LemlistCreditsOperator,
     LemlistEnrichmentReportOperator,
     LemlistEnrichmentResultsOperator,
     LemlistEnrichOperator,
 )
-from lemlist_provider.params import choice, flag, seconds, text
 from lemlist_provider.sensors.enrichment import LemlistEnrichmentSensor
-
-DEFAULT_ARGS = default_lemlist_args(
-    retries=2, retry_delay=timedelta(seconds=15), max_retry_delay=timedelta(minutes=5)
-)
 
 COMMON_PARAMS = {
     "enrichments": Param(["find_email"], type="array", items={"type": "string", "enum": sorted(ENRICHMENTS)},
                          title="Enrichments", description="Each one costs credits per input."),
     "force": flag("Force", "Re-enrich leads lemlist (or an earlier run) already enriched."),
-    "max_credits": Param(None, type=["null", "integer"], minimum=0, title="Max credits",
-                         description="Never spend more than this in one run."),
+    "max_credits": count(None, "Max credits", "Never spend more than this in one run."),
     "on_insufficient_credits": choice("fail", ["fail", "partial"], "Too few credits",
                                       "fail: spend nothing; partial: enrich what fits."),
     "output": text("Results file", "Path ending .csv or .jsonl, inside the output roots. Default "
@@ -60,8 +54,7 @@ SCHEDULED_PARAMS = {
     "campaign_status": choice("running", ["running", "paused", "draft"], "Campaign status",
                               "Enrich new leads of every campaign in this status."),
     **COMMON_PARAMS,
-    "max_credits": Param(500, type=["null", "integer"], minimum=0, title="Max credits",
-                         description="A scheduled run never spends more than this."),
+    "max_credits": count(500, "Max credits", "A scheduled run never spends more than this.", nullable=True),
     "on_insufficient_credits": choice("partial", ["fail", "partial"], "Too few credits",
                                       "partial (default here): enrich what fits, the rest next run."),
 }  # fmt: skip
@@ -75,12 +68,14 @@ def enrichment_dag(
         dag_id=dag_id,
         schedule=schedule,
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-        catchup=False,
         max_active_runs=1 if schedule else 2,
-        render_template_as_native_obj=True,
-        tags=["lemlist", "enrichment"],
-        doc_md=__doc__,
-        default_args=DEFAULT_ARGS,
+        **lemlist_dag(
+            __doc__,
+            "enrichment",
+            retries=2,
+            retry_delay=timedelta(seconds=15),
+            max_retry_delay=timedelta(minutes=5),
+        ),  # fmt: skip
         params=params,
     ) as dag:
         credits = LemlistCreditsOperator(task_id="check_credits", min_credits=1)

@@ -11,26 +11,19 @@ from datetime import timedelta
 
 from airflow.sdk import Param, dag
 
-from lemlist_provider.notifiers import default_lemlist_args
+from lemlist_provider.dag_args import choice, count, flag, lemlist_dag, text
 from lemlist_provider.operators.lead_import import (
     LemlistImportLeadBatchOperator,
     LemlistLeadImportReportOperator,
     LemlistValidateLeadsOperator,
 )
-from lemlist_provider.params import choice, flag, text
 
 
 @dag(
     dag_id="lemlist_lead_import",
     schedule=None,
-    catchup=False,
     max_active_runs=4,
-    render_template_as_native_obj=True,
-    tags=["lemlist", "leads"],
-    doc_md=__doc__,
-    default_args=default_lemlist_args(
-        retry_delay=timedelta(seconds=10), max_retry_delay=timedelta(minutes=5)
-    ),
+    **lemlist_dag(__doc__, "leads", retry_delay=timedelta(seconds=10), max_retry_delay=timedelta(minutes=5)),
     params={
         "campaign_id": Param(
             type="string",
@@ -64,13 +57,12 @@ from lemlist_provider.params import choice, flag, text
             "(works on every plan). csv_upload: lemlist's multipart CSV import; falls back to "
             "per_lead when the plan does not include it (402).",
         ),
-        "batch_size": Param(
+        "batch_size": count(
             150,
-            type="integer",
+            "Batch size",
+            "Leads per mapped import task. Batches run in the lemlist_api pool.",
             minimum=1,
             maximum=10000,
-            title="Batch size",
-            description="Leads per mapped import task. Batches run in the lemlist_api pool.",
         ),
         "deduplicate": flag("Deduplicate", "lemlist's deduplicate: skip leads already in another campaign."),
         "skip_unsubscribed": flag(

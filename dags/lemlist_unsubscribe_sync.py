@@ -11,23 +11,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
-from lemlist_provider.notifiers import default_lemlist_args
+from lemlist_provider.dag_args import choice, count, flag, lemlist_dag, text
 from lemlist_provider.operators.unsubscribes import LemlistUnsubscribeSyncOperator
-from lemlist_provider.params import choice, flag, text
 from lemlist_provider.unsubscribes import run_summary
 
 
 @dag(
     dag_id="lemlist_unsubscribe_sync",
     schedule="@hourly",
-    catchup=False,
     max_active_runs=1,
-    render_template_as_native_obj=True,
-    tags=["lemlist", "compliance"],
-    doc_md=__doc__,
-    default_args=default_lemlist_args(retries=2, retry_delay=timedelta(minutes=2)),
+    **lemlist_dag(__doc__, "compliance", retries=2, retry_delay=timedelta(minutes=2)),
     params={
         "store": text(
             "Local store",
@@ -63,12 +58,8 @@ from lemlist_provider.unsubscribes import run_summary
         "confirm_removals": flag(
             "Mirror: apply removals", "Without it a mirror run only reports would_remove."
         ),
-        "max_removals": Param(
-            1000,
-            type="integer",
-            minimum=0,
-            title="Mirror: max removals",
-            description="Refuse (before any write) a mirror run that would remove more.",
+        "max_removals": count(
+            1000, "Mirror: max removals", "Refuse (before any write) a mirror run that would remove more."
         ),
         "dry_run": flag("Dry run", "Plan and audit; change nothing."),
         "pull": choice(

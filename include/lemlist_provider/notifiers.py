@@ -26,14 +26,12 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterable
-from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseNotifier
 
 from lemlist_provider.figures import FIGURES, http_figures
 from lemlist_provider.hooks.errors import secret_forms
-from lemlist_provider.operators.base import LEMLIST_POOL
 
 SUMMARY_XCOM_KEY = "summary"
 INCIDENT_CONTEXT_KEY = "lemlist_incident"
@@ -208,25 +206,3 @@ class LemlistIncidentNotifier(BaseNotifier):
                 type(exc).__name__,
                 scrub_message(str(exc)),
             )
-
-
-def default_lemlist_args(*, pool: str | None = LEMLIST_POOL, **overrides: Any) -> dict[str, Any]:
-    """``default_args`` for the project's DAGs: patient retries, an incident line on failure, the shared pool.
-
-    3 retries after 30 s, 60 s, 120 s (``retry_exponential_backoff`` is a float multiplier in Airflow 3.3),
-    never more than 10 min apart, so a lemlist outage of a few minutes heals by itself; the hook already
-    absorbs 429s and short 5xx bursts inside a try. Tasks that do not call lemlist may set
-    ``pool="default_pool"``; ``pool=None`` leaves the pool to each operator (the provider's operators default
-    to ``lemlist_api`` themselves, but only a DAG-level default reaches the tasks of a mapped operator). Any key can be overridden: ``default_lemlist_args(retries=0)``.
-    """
-    args: dict[str, Any] = {
-        "retries": 3,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=10),
-        "on_failure_callback": LemlistIncidentNotifier(),
-    }
-    if pool is not None:
-        args["pool"] = pool
-    args.update(overrides)
-    return args

@@ -171,22 +171,11 @@ def test_inline_leads_and_all_rows_rejected(lead_dag, nolimit_sandbox, monkeypat
     ]
 
 
-@pytest.mark.parametrize(
-    ("name", "content", "problem"),
-    [
-        ("missing.csv", None, "file not found"),
-        ("latin1.csv", "email,name\nrene@acme.example,Ren\xe9\n".encode("latin-1"), "not UTF-8"),
-        ("no_email.csv", b"name,company\nAda,Analytical\n", "no email column"),
-        ("empty.csv", b"", "empty"),
-    ],
-)
 def test_bad_files_fail_the_run_with_a_clear_message(
-    lead_dag, nolimit_sandbox, monkeypatch, tmp_path, capfd, name, content, problem
+    lead_dag, nolimit_sandbox, monkeypatch, capfd, bad_lead_file
 ):
+    src, problem, cells = bad_lead_file
     _, campaign_id = _team(nolimit_sandbox, monkeypatch)
-    src = tmp_path / name
-    if content is not None:
-        src.write_bytes(content)
     run = _run(lead_dag, campaign_id=campaign_id, source=str(src))
     assert run.state == "failed"
     validate = next(t for t in run.get_task_instances() if t.task_id == "validate")
@@ -194,6 +183,7 @@ def test_bad_files_fail_the_run_with_a_clear_message(
     captured = capfd.readouterr()
     messages = [line for line in (captured.out + captured.err).splitlines() if "Lead source" in line]
     assert any(str(src) in line and problem in line for line in messages), messages
+    assert not [cell for cell in cells if cell in captured.out + captured.err]  # no file content in the log
 
 
 def test_bad_conf_is_refused(lead_dag):

@@ -57,9 +57,6 @@ def test_lead_import_runs_across_two_celery_workers_within_the_pool_and_budget(
             pools={"lemlist_api": POOL_SLOTS},
             extra_env={
                 "AIRFLOW_CONN_LEMLIST_DEFAULT": connection_json(sb.base_url, key),
-                # the admin's storage roots: the test's folder holds the source and takes the report
-                "AIRFLOW__LEMLIST__INPUT_ROOTS": str(tmp_path),
-                "AIRFLOW__LEMLIST__OUTPUT_ROOTS": str(tmp_path),
                 "AIRFLOW__CELERY__BROKER_URL": redis_url(redis_db),
                 "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + db_url.replace("+psycopg2", ""),
                 "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,

@@ -27,12 +27,7 @@ def test_sensor_is_deferred_and_holds_no_slot(local_airflow_factory, tmp_path):
         for n in range(5):
             add_lead(sb.sandbox.world, team, campaign, f"it{n}@acme.io")
         af = local_airflow_factory(
-            extra_env={
-                "AIRFLOW_CONN_LEMLIST_DEFAULT": connection_json(sb.base_url, key),
-                # the admin's storage roots: the test's folder holds the source and takes the report
-                "AIRFLOW__LEMLIST__INPUT_ROOTS": str(tmp_path),
-                "AIRFLOW__LEMLIST__OUTPUT_ROOTS": str(tmp_path),
-            },
+            extra_env={"AIRFLOW_CONN_LEMLIST_DEFAULT": connection_json(sb.base_url, key)},
             pools={"lemlist_api": 2},
         )
         af.wait_for_dag(DAG_ID)

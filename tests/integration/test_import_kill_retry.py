@@ -36,12 +36,7 @@ def test_batch_killed_mid_way_is_retried_by_airflow_without_duplicate_or_loss(
         team = sb.team(key)
         campaign = add_campaign(sb.sandbox.world, team, "Kill and retry")
         af = local_airflow_factory(
-            extra_env={
-                "AIRFLOW_CONN_LEMLIST_DEFAULT": connection_json(sb.base_url, key),
-                # the admin's storage roots: the test's folder holds the source and takes the report
-                "AIRFLOW__LEMLIST__INPUT_ROOTS": str(tmp_path),
-                "AIRFLOW__LEMLIST__OUTPUT_ROOTS": str(tmp_path),
-            },
+            extra_env={"AIRFLOW_CONN_LEMLIST_DEFAULT": connection_json(sb.base_url, key)},
             pools={"lemlist_api": 4},
         )
         af.wait_for_dag(DAG_ID, timeout=180)

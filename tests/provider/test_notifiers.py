@@ -24,7 +24,8 @@ from lemlist_sandbox import connection_json
 DAG_FILE = """
 from airflow.sdk import DAG, BaseHook
 
-from lemlist_provider.notifiers import LemlistIncidentNotifier, default_lemlist_args
+from lemlist_provider.dag_args import default_lemlist_args
+from lemlist_provider.notifiers import LemlistIncidentNotifier
 from lemlist_provider.operators.base import LemlistBaseOperator
 
 
@@ -57,7 +58,8 @@ def record(context):
 
 
 def test_default_lemlist_args_are_the_documented_policy():
-    from lemlist_provider.notifiers import LemlistIncidentNotifier, default_lemlist_args
+    from lemlist_provider.dag_args import default_lemlist_args
+    from lemlist_provider.notifiers import LemlistIncidentNotifier
 
     args = default_lemlist_args()
     assert args["retries"] == 3

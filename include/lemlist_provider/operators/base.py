@@ -9,30 +9,22 @@ many processes share the key's 20 requests / 2 s.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Sequence
+from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
 from airflow.sdk import BaseOperator, BaseSensorOperator
+from airflow.sdk.configuration import conf
+from airflow.triggers.base import BaseTrigger
 
 from lemlist_provider import paths
 from lemlist_provider.hooks.lemlist import LemlistHook
+from lemlist_provider.settings import poll_floor
 
 LEMLIST_POOL = "lemlist_api"
 DEFAULT_CONN_ID = LemlistHook.default_conn_name
-
-
-def _lemlist_init(base: type) -> Callable[..., None]:
-    """The ``__init__`` of a lemlist task built on ``base``. Each class below has its own in its body, because
-    Airflow applies ``default_args`` (a DAG's pool, say) only to an ``__init__`` the class itself defines."""
-
-    def __init__(
-        self: Any, *, lemlist_conn_id: str = DEFAULT_CONN_ID, pool: str = LEMLIST_POOL, **kwargs: Any
-    ) -> None:
-        base.__init__(self, pool=pool, **kwargs)
-        self.lemlist_conn_id = lemlist_conn_id
-
-    return __init__
 
 
 class LemlistTaskMixin:
@@ -46,16 +38,47 @@ class LemlistTaskMixin:
         return LemlistHook(lemlist_conn_id=self.lemlist_conn_id)
 
 
+# The __init__s below are written out in each class because Airflow applies default_args (a DAG's pool, say)
+# only to an __init__ that the class itself defines.
 class LemlistBaseOperator(LemlistTaskMixin, BaseOperator):
     """Base of the provider's operators."""
 
-    __init__ = _lemlist_init(BaseOperator)
+    def __init__(
+        self, *, lemlist_conn_id: str = DEFAULT_CONN_ID, pool: str = LEMLIST_POOL, **kwargs: Any
+    ) -> None:
+        super().__init__(pool=pool, **kwargs)
+        self.lemlist_conn_id = lemlist_conn_id
 
 
 class LemlistBaseSensor(LemlistTaskMixin, BaseSensorOperator):
-    """Base of the provider's sensors."""
+    """Base of the provider's sensors: deferred to their ``trigger`` when ``deferrable`` (by default
+    ``[operators] default_deferrable``, as in the apache providers), else poking in ``poke`` or
+    ``reschedule`` mode, never more often than the admin's floor of poll intervals allows."""
 
-    __init__ = _lemlist_init(BaseSensorOperator)
+    def __init__(
+        self,
+        *,
+        lemlist_conn_id: str = DEFAULT_CONN_ID,
+        pool: str = LEMLIST_POOL,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(pool=pool, **kwargs)
+        self.lemlist_conn_id = lemlist_conn_id
+        self.deferrable = deferrable
+
+    def trigger(self, deadline: float) -> BaseTrigger:
+        """The trigger that waits in the triggerer until ``deadline`` (epoch seconds)."""
+        raise NotImplementedError
+
+    def execute(self, context: Any) -> Any:
+        timeout = self.timeout.total_seconds() if isinstance(self.timeout, timedelta) else float(self.timeout)
+        if self.deferrable:
+            # Airflow's own deferral timeout only backs up the trigger's deadline, which ends with a clear event
+            self.defer(trigger=self.trigger(time.time() + timeout), method_name="execute_complete",
+                       timeout=timedelta(seconds=timeout + 300))  # fmt: skip
+        self.poke_interval = poll_floor(self.poke_interval)
+        return super().execute(context)
 
 
 def as_bool(value: Any) -> bool:

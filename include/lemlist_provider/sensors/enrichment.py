@@ -9,13 +9,10 @@ XCom for the task that collects the results.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import PokeReturnValue
-from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from lemlist_provider.enrichment.wait import (
@@ -30,7 +27,6 @@ from lemlist_provider.enrichment.wait import (
 from lemlist_provider.figures import http_figures
 from lemlist_provider.hooks.errors import LemlistNotFoundError
 from lemlist_provider.operators.base import LemlistBaseSensor
-from lemlist_provider.settings import poll_floor
 from lemlist_provider.triggers.enrichment import LemlistEnrichmentTrigger
 
 
@@ -38,8 +34,7 @@ class LemlistEnrichmentSensor(LemlistBaseSensor):
     """Wait for every enrichment id to be ``done``/``completed`` or ``failed``/``error``.
 
     :param enrichment_ids: ids, or the XCom of ``LemlistEnrichOperator`` (templated)
-    :param deferrable: wait in the triggerer; ``False`` uses ``mode`` (poke or reschedule). Defaults to
-        ``[operators] default_deferrable``.
+    :param deferrable: wait in the triggerer; ``False`` uses ``mode`` (poke or reschedule)
     :param first_poll: seconds before the first poll (about the time an enrichment takes)
     :param backoff: factor of the growing poll interval (deferrable) between rounds
     :param max_interval: cap of that interval
@@ -55,7 +50,6 @@ class LemlistEnrichmentSensor(LemlistBaseSensor):
         self,
         *,
         enrichment_ids: Any,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         first_poll: float = DEFAULT_POLL["first_poll"],
         backoff: float = DEFAULT_POLL["backoff"],
         max_interval: float = DEFAULT_POLL["max_interval"],
@@ -66,11 +60,7 @@ class LemlistEnrichmentSensor(LemlistBaseSensor):
         kwargs.setdefault("poke_interval", 10)
         super().__init__(**kwargs)
         self.enrichment_ids = enrichment_ids
-        self.deferrable = deferrable
-        self.first_poll = first_poll
-        self.backoff = backoff
-        self.max_interval = max_interval
-        self.wave = wave
+        self.first_poll, self.backoff, self.max_interval, self.wave = first_poll, backoff, max_interval, wave
         self._state: EnrichmentWait | None = None
 
     def execute(self, context: Any) -> Any:
@@ -78,27 +68,18 @@ class LemlistEnrichmentSensor(LemlistBaseSensor):
         if not ids:
             self.log.info("No lemlist enrichment to wait for")
             return {"done": [], "failed": [], "pending": []}
-        if not self.deferrable:
-            self.poke_interval = poll_floor(self.poke_interval)
-            try:
-                return super().execute(context)
-            except AirflowSensorTimeout:
-                state = self._state or EnrichmentWait(ids)
-                raise AirflowSensorTimeout(state.outcome("timeout")["message"]) from None
-        self.defer(
-            trigger=LemlistEnrichmentTrigger(
-                enrichment_ids=ids,
-                deadline=time.time() + float(self.timeout),
-                lemlist_conn_id=self.lemlist_conn_id,
-                first_poll=float(self.first_poll),
-                backoff=float(self.backoff),
-                max_interval=float(self.max_interval),
-                wave=self.wave,
-            ),  # fmt: skip
-            method_name="execute_complete",
-            # Airflow's own deferral timeout only backs up the trigger's deadline, which ends with a clear event
-            timeout=timedelta(seconds=float(self.timeout) + 120),
-        )
+        try:
+            return super().execute(context)
+        except AirflowSensorTimeout:  # poke mode: say which ids are still pending
+            state = self._state or EnrichmentWait(ids)
+            raise AirflowSensorTimeout(state.outcome("timeout")["message"]) from None
+
+    def trigger(self, deadline: float) -> LemlistEnrichmentTrigger:
+        return LemlistEnrichmentTrigger(
+            enrichment_ids=enrichment_ids_of(self.enrichment_ids), deadline=deadline,
+            lemlist_conn_id=self.lemlist_conn_id, first_poll=float(self.first_poll), backoff=float(self.backoff),
+            max_interval=float(self.max_interval), wave=self.wave,
+        )  # fmt: skip
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Fail closed: an event without the expected fields, or with an unknown status, fails the task."""

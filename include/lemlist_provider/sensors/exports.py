@@ -9,24 +9,20 @@ sensor does not own the export, so it does not restart it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import PokeReturnValue
-from airflow.sdk.configuration import conf
 
 from lemlist_provider.exports.wait import DEFAULT_POLL, ExportWait, check_event, done_export
 from lemlist_provider.operators.base import LemlistBaseSensor
-from lemlist_provider.settings import poll_floor
 from lemlist_provider.triggers.exports import LemlistExportStatusTrigger
 
 
 class LemlistExportSensor(LemlistBaseSensor):
     """Succeed when lemlist export ``export_id`` of ``campaign_id`` is ``done``.
 
-    :param deferrable: wait in the triggerer; defaults to ``[operators] default_deferrable``
+    :param deferrable: wait in the triggerer (``LemlistExportStatusTrigger``) instead of poking
     :param poke_interval: seconds between pokes in poke mode (and ``poll_min`` of the trigger)
     :param timeout: seconds before giving up (also the trigger's absolute deadline)
     """
@@ -38,20 +34,23 @@ class LemlistExportSensor(LemlistBaseSensor):
         *,
         campaign_id: str,
         export_id: str,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        timeout: float = 7200.0,
+        poke_interval: float = DEFAULT_POLL["poll_min"],
         first_poll: float = DEFAULT_POLL["first_poll"],
         poll_max: float = DEFAULT_POLL["poll_max"],
-        poke_interval: float = DEFAULT_POLL["poll_min"],
-        timeout: float = 7200.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
-        self.campaign_id = campaign_id
-        self.export_id = export_id
-        self.deferrable = deferrable
-        self.first_poll = first_poll
-        self.poll_max = poll_max
+        self.campaign_id, self.export_id = campaign_id, export_id
+        self.first_poll, self.poll_max = first_poll, poll_max
         self._state: ExportWait | None = None
+
+    def trigger(self, deadline: float) -> LemlistExportStatusTrigger:
+        return LemlistExportStatusTrigger(
+            campaign_id=self.campaign_id, export_id=self.export_id, deadline=deadline,
+            lemlist_conn_id=self.lemlist_conn_id, first_poll=float(self.first_poll),
+            poll_min=float(self.poke_interval), poll_max=max(float(self.poll_max), float(self.poke_interval)),
+        )  # fmt: skip
 
     def poke(self, context: Any) -> PokeReturnValue:
         if self._state is None:
@@ -64,25 +63,6 @@ class LemlistExportSensor(LemlistBaseSensor):
             self.log.info("%s", self._state.note)
             return PokeReturnValue(False)
         return PokeReturnValue(True, done_export(outcome))
-
-    def execute(self, context: Any) -> Any:
-        if not self.deferrable:
-            self.poke_interval = poll_floor(self.poke_interval)
-            return super().execute(context)
-        timeout = float(self.timeout.total_seconds() if isinstance(self.timeout, timedelta) else self.timeout)
-        self.defer(
-            trigger=LemlistExportStatusTrigger(
-                campaign_id=self.campaign_id,
-                export_id=self.export_id,
-                deadline=time.time() + timeout,
-                lemlist_conn_id=self.lemlist_conn_id,
-                first_poll=float(self.first_poll),
-                poll_min=float(self.poke_interval),
-                poll_max=max(float(self.poll_max), float(self.poke_interval)),
-            ),  # fmt: skip
-            method_name="execute_complete",
-            timeout=timedelta(seconds=timeout + 300),
-        )
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Fail closed: anything but a ``done`` event with a status is a failure with the trigger's message."""
