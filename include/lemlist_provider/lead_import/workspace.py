@@ -11,10 +11,11 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
+
+from lemlist_provider.settings import import_work_dir
 
 from .errors import OutputLocationError
 
@@ -55,12 +56,11 @@ class Workspace:
 
     @classmethod
     def for_run(cls, output: Any, dag_id: str, run_id: str) -> Workspace:
-        """Next to the report when that is local; under ``LEMLIST_IMPORT_WORK_DIR`` (or the temp dir) otherwise."""
+        """Next to the report when that is local; under ``[lemlist] import_work_dir`` otherwise."""
         key = run_key(dag_id, run_id)
         if isinstance(output, Path):
             return cls(output / WORK_FOLDER / key)
-        base = Path(os.environ.get("LEMLIST_IMPORT_WORK_DIR") or tempfile.gettempdir())
-        return cls(base / "lemlist_import" / key)
+        return cls(import_work_dir() / "lemlist_import" / key)
 
     def create(self) -> Workspace:
         self.root.mkdir(parents=True, exist_ok=True)
