@@ -141,3 +141,16 @@ def test_unwritable_output_location_says_what_to_do(tmp_path):
         output_folder(blocker / "reports")  # a folder cannot be created inside a file
     assert "Choose another output_uri" in str(err.value) and str(blocker) in str(err.value)
     assert output_folder(tmp_path / "reports") == tmp_path / "reports"
+
+
+def test_a_report_missing_rows_is_never_published(storage_roots):
+    from lemlist_provider.lead_import import write_report
+
+    workspace = Workspace(storage_roots / "work")
+    manifest = stage_rows(iter_inline(["a@x.example", "b@x.example"]), workspace, batch_size=10)
+    report = storage_roots / "leads.results.csv"
+    assert write_report(workspace, manifest, report)["total_rows"] == 2
+    published = report.read_text()
+    with pytest.raises(RuntimeError, match="accounts for 0 rows but the source had 2"):
+        write_report(workspace, {**manifest, "batches": []}, report)  # the staged rows are missing
+    assert report.read_text() == published  # the complete report stays; no partial one replaces it
