@@ -36,8 +36,8 @@ def _worker(mode: str, base_url: str, key: str, url: str, size: int, out: str) -
             "extra": {"rate_limit": 20, "rate_window": 2.0},
         }
     )
+    from lemlist_provider.exports import CHUNK_SIZE, stream_to
     from lemlist_provider.hooks.lemlist import LemlistHook
-    from lemlist_provider.operators.exports import CHUNK_SIZE, stream_to
 
     hook = LemlistHook()
     hook.get_conn()

@@ -57,6 +57,8 @@ def import_throughput(leads: int = 600, batch_size: int = 150) -> dict:
         )
         source = Path(tmp) / "bench_leads.csv"
         _write_leads(source, leads, "tp")
+        # the admin's storage roots: this temporary folder holds the source and takes the report
+        os.environ["AIRFLOW__LEMLIST__INPUT_ROOTS"] = os.environ["AIRFLOW__LEMLIST__OUTPUT_ROOTS"] = tmp
 
         from airflow.models import Pool
         from airflow.models.dagbag import DagBag

@@ -28,7 +28,7 @@ def unsubscribe_sync() -> dict:
     from _sandbox_proc import SandboxProcess
 
     sys.path.insert(0, str(ROOT / "include"))
-    from lemlist_provider.suppression import CsvSuppressionStore, SyncOptions, run_sync
+    from lemlist_provider.unsubscribes import CsvSuppressionStore, SyncOptions, run_sync
 
     with SandboxProcess(rate_limit=20) as sandbox:
         key = sandbox.new_team()

@@ -17,8 +17,8 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, Param
 
+from lemlist_provider.dag_args import choice, count, flag, lemlist_dag, seconds, text
 from lemlist_provider.enrichment.items import ENRICHMENTS
-from lemlist_provider.notifiers import default_lemlist_args
 from lemlist_provider.operators.enrichment import (
     LemlistCreditsOperator,
     LemlistEnrichmentReportOperator,
@@ -27,46 +27,36 @@ from lemlist_provider.operators.enrichment import (
 )
 from lemlist_provider.sensors.enrichment import LemlistEnrichmentSensor
 
-DEFAULT_ARGS = default_lemlist_args(
-    retries=2, retry_delay=timedelta(seconds=15), max_retry_delay=timedelta(minutes=5)
-)
-
 COMMON_PARAMS = {
     "enrichments": Param(["find_email"], type="array", items={"type": "string", "enum": sorted(ENRICHMENTS)},
                          title="Enrichments", description="Each one costs credits per input."),
-    "force": Param(False, type="boolean", title="Force",
-                   description="Re-enrich leads lemlist (or an earlier run) already enriched."),
-    "max_credits": Param(None, type=["null", "integer"], minimum=0, title="Max credits",
-                         description="Never spend more than this in one run."),
-    "on_insufficient_credits": Param("fail", type="string", enum=["fail", "partial"], title="Too few credits",
-                                     description="fail: spend nothing; partial: enrich what fits."),
-    "output": Param(None, type=["null", "string"], title="Results file",
-                    description="Path ending .csv or .jsonl. Default output/<dag_id>/<run_id>.csv"),
-    "first_poll_seconds": Param(5.0, type="number", minimum=0, title="First poll after (s)",
-                                description="Seconds before the first status check (lemlist suggests 5-10)."),
-    "max_poll_interval": Param(30.0, type="number", minimum=0, title="Longest poll interval (s)",
-                               description="The wait between checks grows up to this many seconds."),
+    "force": flag("Force", "Re-enrich leads lemlist (or an earlier run) already enriched."),
+    "max_credits": count(None, "Max credits", "Never spend more than this in one run."),
+    "on_insufficient_credits": choice("fail", ["fail", "partial"], "Too few credits",
+                                      "fail: spend nothing; partial: enrich what fits."),
+    "output": text("Results file", "Path ending .csv or .jsonl, inside the output roots. Default "
+                   "output/<dag_id>/<run_id>.csv"),
+    "first_poll_seconds": seconds(5.0, "First poll after (s)", "Seconds before the first status check (lemlist "
+                                  "suggests 5-10)."),
+    "max_poll_interval": seconds(30.0, "Longest poll interval (s)", "The wait between checks grows up to this "
+                                 "many seconds."),
 }  # fmt: skip
 
 MANUAL_PARAMS = {
-    "campaign_id": Param(None, type=["null", "string"], title="Campaign",
-                         description="Enrich this campaign's leads (cam_...). Leave empty to use a file."),
-    "source": Param(None, type=["null", "string"], title="Source file",
-                    description="CSV or JSON Lines of people (email, linkedinUrl, firstName/lastName/companyName, "
-                                "or leadId), relative to the project or absolute."),
+    "campaign_id": text("Campaign", "Enrich this campaign's leads (cam_...). Leave empty to use a file."),
+    "source": text("Source file", "CSV or JSON Lines of people (email, linkedinUrl, firstName/lastName/companyName, "
+                   "or leadId), inside the input roots: relative to the project or absolute."),
     **COMMON_PARAMS,
-    "write_back": Param(False, type="boolean", title="Write back",
-                        description="Set enrichmentStatus / enrichedEmail / ... variables on the leads."),
+    "write_back": flag("Write back", "Set enrichmentStatus / enrichedEmail / ... variables on the leads."),
 }  # fmt: skip
 
 SCHEDULED_PARAMS = {
-    "campaign_status": Param("running", type="string", enum=["running", "paused", "draft"],
-                             title="Campaign status", description="Enrich new leads of every campaign in this status."),
+    "campaign_status": choice("running", ["running", "paused", "draft"], "Campaign status",
+                              "Enrich new leads of every campaign in this status."),
     **COMMON_PARAMS,
-    "max_credits": Param(500, type=["null", "integer"], minimum=0, title="Max credits",
-                         description="A scheduled run never spends more than this."),
-    "on_insufficient_credits": Param("partial", type="string", enum=["fail", "partial"], title="Too few credits",
-                                     description="partial (default here): enrich what fits, the rest next run."),
+    "max_credits": count(500, "Max credits", "A scheduled run never spends more than this.", nullable=True),
+    "on_insufficient_credits": choice("partial", ["fail", "partial"], "Too few credits",
+                                      "partial (default here): enrich what fits, the rest next run."),
 }  # fmt: skip
 
 
@@ -74,21 +64,18 @@ def enrichment_dag(
     dag_id: str, *, schedule: str | None, params: dict, inputs: dict[str, Any], write_back: Any
 ) -> DAG:
     """check_credits -> request_enrichments -> wait (deferred) -> collect_results -> write_report."""
-    output = (
-        "{{ params.output or ('output/"
-        + dag_id
-        + "/' ~ (run_id | replace(':', '-') | replace('+', '_')) ~ '.csv') }}"
-    )
     with DAG(
         dag_id=dag_id,
         schedule=schedule,
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-        catchup=False,
         max_active_runs=1 if schedule else 2,
-        render_template_as_native_obj=True,
-        tags=["lemlist", "enrichment"],
-        doc_md=__doc__,
-        default_args=DEFAULT_ARGS,
+        **lemlist_dag(
+            __doc__,
+            "enrichment",
+            retries=2,
+            retry_delay=timedelta(seconds=15),
+            max_retry_delay=timedelta(minutes=5),
+        ),  # fmt: skip
         params=params,
     ) as dag:
         credits = LemlistCreditsOperator(task_id="check_credits", min_credits=1)
@@ -99,21 +86,18 @@ def enrichment_dag(
             force="{{ params.force }}",
             max_credits="{{ params.max_credits }}",
             on_insufficient_credits="{{ params.on_insufficient_credits }}",
-            ledger_path=output + ".starts.jsonl",
+            output_path="{{ params.output }}",
         )
         waited = LemlistEnrichmentSensor(
             task_id="wait_for_enrichments",
             enrichment_ids=started.output,
+            deferrable=True,
             first_poll="{{ params.first_poll_seconds }}",
             max_interval="{{ params.max_poll_interval }}",
             timeout=2 * 60 * 60,
         )
         collected = LemlistEnrichmentResultsOperator(
-            task_id="collect_results",
-            started=started.output,
-            waited=waited.output,
-            output_path=output,
-            write_back=write_back,
+            task_id="collect_results", started=started.output, waited=waited.output, write_back=write_back
         )
         report = LemlistEnrichmentReportOperator(
             task_id="write_report",

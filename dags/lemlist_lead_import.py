@@ -11,29 +11,19 @@ from datetime import timedelta
 
 from airflow.sdk import Param, dag
 
-from lemlist_provider.notifiers import default_lemlist_args
-from lemlist_provider.operators.leads import (
+from lemlist_provider.dag_args import choice, count, flag, lemlist_dag, text
+from lemlist_provider.operators.lead_import import (
     LemlistImportLeadBatchOperator,
     LemlistLeadImportReportOperator,
     LemlistValidateLeadsOperator,
 )
 
 
-def _flag(title: str, description: str, default: bool = False) -> Param:
-    return Param(default, type="boolean", title=title, description=description)
-
-
 @dag(
     dag_id="lemlist_lead_import",
     schedule=None,
-    catchup=False,
     max_active_runs=4,
-    render_template_as_native_obj=True,
-    tags=["lemlist", "leads"],
-    doc_md=__doc__,
-    default_args=default_lemlist_args(
-        retry_delay=timedelta(seconds=10), max_retry_delay=timedelta(minutes=5)
-    ),
+    **lemlist_dag(__doc__, "leads", retry_delay=timedelta(seconds=10), max_retry_delay=timedelta(minutes=5)),
     params={
         "campaign_id": Param(
             type="string",
@@ -41,12 +31,12 @@ def _flag(title: str, description: str, default: bool = False) -> Param:
             title="Campaign",
             description="lemlist campaign id to add the leads to (starts with cam_).",
         ),
-        "source": Param(
-            "include/data/sample_leads.csv",
-            type=["null", "string"],
-            title="Source",
-            description="CSV (comma or semicolon) or JSON Lines file: a path relative to the project, or a URI "
-            "such as file:///..., s3://bucket/key.csv. Ignored when inline leads are given.",
+        "source": text(
+            "Source",
+            "CSV (comma or semicolon) or JSON Lines file inside the input roots: a path relative "
+            "to the project, or a URI such as s3://bucket/key.csv. Ignored when inline leads are given.",
+            default="include/data/sample_leads.csv",
+            nullable=True,
         ),
         "leads": Param(
             None,
@@ -54,40 +44,38 @@ def _flag(title: str, description: str, default: bool = False) -> Param:
             title="Inline leads",
             description="For small imports: a list of emails or of objects with lemlist lead fields.",
         ),
-        "output_uri": Param(
-            None,
-            type=["null", "string"],
-            title="Output folder",
-            description="Where the results file goes (path or URI). Default: next to the source.",
+        "output_uri": text(
+            "Output folder",
+            "Where the results file goes (path or URI inside the output roots). "
+            "Default: output/lemlist_lead_import.",
         ),
-        "strategy": Param(
+        "strategy": choice(
             "per_lead",
-            type="string",
-            enum=["per_lead", "csv_upload"],
-            title="Strategy",
-            description="per_lead: one request per lead (works on every plan). csv_upload: lemlist's multipart "
-            "CSV import; falls back to per_lead when the plan does not include it (402).",
+            ["per_lead", "csv_upload"],
+            "Strategy",
+            "per_lead: one request per lead "
+            "(works on every plan). csv_upload: lemlist's multipart CSV import; falls back to "
+            "per_lead when the plan does not include it (402).",
         ),
-        "batch_size": Param(
+        "batch_size": count(
             150,
-            type="integer",
+            "Batch size",
+            "Leads per mapped import task. Batches run in the lemlist_api pool.",
             minimum=1,
             maximum=10000,
-            title="Batch size",
-            description="Leads per mapped import task. Batches run in the lemlist_api pool.",
         ),
-        "deduplicate": _flag("Deduplicate", "lemlist's deduplicate: skip leads already in another campaign."),
-        "skip_unsubscribed": _flag(
+        "deduplicate": flag("Deduplicate", "lemlist's deduplicate: skip leads already in another campaign."),
+        "skip_unsubscribed": flag(
             "Skip unsubscribed", "Skip emails and @domains on the team's unsubscribe list.", default=True
         ),
-        "findEmail": _flag("Find email", "Enrichment: ask lemlist to find the email (costs credits)."),
-        "verifyEmail": _flag("Verify email", "Enrichment: ask lemlist to verify the email (costs credits)."),
-        "linkedinEnrichment": _flag(
+        "findEmail": flag("Find email", "Enrichment: ask lemlist to find the email (costs credits)."),
+        "verifyEmail": flag("Verify email", "Enrichment: ask lemlist to verify the email (costs credits)."),
+        "linkedinEnrichment": flag(
             "LinkedIn enrichment", "Enrichment: LinkedIn profile data (costs credits)."
         ),
-        "findPhone": _flag("Find phone", "Enrichment: ask lemlist to find a phone number (costs credits)."),
-        "dry_run": _flag("Dry run", "Validate and report (status would_import) without sending anything."),
-    },
+        "findPhone": flag("Find phone", "Enrichment: ask lemlist to find a phone number (costs credits)."),
+        "dry_run": flag("Dry run", "Validate and report (status would_import) without sending anything."),
+    },  # fmt: skip
 )
 def lemlist_lead_import():
     validate = LemlistValidateLeadsOperator(

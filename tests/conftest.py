@@ -7,6 +7,7 @@ The suite's home is always ``.airflow/test`` (whatever AIRFLOW_HOME says), never
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -19,9 +20,45 @@ os.environ["AIRFLOW_HOME"] = str(TEST_HOME)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(ROOT / "plugins"))
+# The sandboxes below run lemlist's clock 100 times faster (time_scale=0.01), so the floor of poll intervals
+# ([lemlist] min_poll_seconds, 5 s in a deployment) is scaled the same way; the floor's own tests set theirs.
+os.environ.setdefault("AIRFLOW__LEMLIST__MIN_POLL_SECONDS", "0.05")
 
 from lemlist_sandbox import DEMO_KEY, SandboxServer  # noqa: E402
 from lemlist_sandbox import connection_json as lemlist_conn_uri  # noqa: E402
+
+# Lead sources that cannot be used: name -> (bytes, or None for a missing file; what the error must say)
+BAD_LEAD_FILES = {
+    "missing.csv": (None, "file not found"),
+    "latin1.csv": ("email,name\nrene@acme.example,Ren\xe9\n".encode("latin-1"), "not UTF-8"),
+    "no_email.csv": (b"name;company\nAda;Analytical\n", "no email column"),
+    "empty.csv": (b"", "empty"),
+    "blank.csv": (b"\r\n\r\n", "empty"),
+    "header_only.csv": (b"email,firstName\n", "no data rows"),
+    "empty.jsonl": (b"", "empty"),
+    "no_email.jsonl": (b'{"name": "x"}\n', "no row has an email"),
+}
+
+
+@pytest.fixture(params=sorted(BAD_LEAD_FILES))
+def bad_lead_file(request, tmp_path) -> tuple[Path, str, list[str]]:
+    """``(path, problem, cells)``: a lead source in ``tmp_path`` that cannot be used, the problem its error must
+    name, and the file's longer cells (a header, a value), none of which the error may quote."""
+    content, problem = BAD_LEAD_FILES[request.param]
+    path = tmp_path / request.param
+    if content is not None:
+        path.write_bytes(content)
+    cells = re.findall(r"[^,;\s\"{}:]{7,}", (content or b"").decode("latin-1"))
+    return path, problem, cells
+
+
+@pytest.fixture
+def storage_roots(tmp_path, monkeypatch) -> Path:
+    """``tmp_path`` as an admin-allowed storage root (first for outputs, so defaults land there too), beside
+    the project's defaults: what an admin's ``[lemlist] input_roots`` / ``output_roots`` would say."""
+    monkeypatch.setenv("AIRFLOW__LEMLIST__INPUT_ROOTS", f"include/data,{tmp_path}")
+    monkeypatch.setenv("AIRFLOW__LEMLIST__OUTPUT_ROOTS", f"{tmp_path},output")
+    return tmp_path
 
 
 @pytest.fixture(scope="session")

@@ -21,9 +21,9 @@ from typing import Any
 import requests
 
 from lemlist_provider.enrichment.results import run_summary_line as enrichment_line
+from lemlist_provider.exports import run_summary_line as export_line
 from lemlist_provider.lead_import import run_summary_line as import_line
-from lemlist_provider.operators.exports import run_summary_line as export_line
-from lemlist_provider.suppression import run_summary_line as sync_line
+from lemlist_provider.unsubscribes import run_summary_line as sync_line
 
 from . import PROJECT
 from .deployment import LemlistTarget, LocalAirflow

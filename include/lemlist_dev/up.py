@@ -63,11 +63,12 @@ def running(
     sandbox_port: int = 0,
     time_scale: float = 0.1,
     echo: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[LocalAirflow]:
     """What ``make up`` starts, ready to use: the tests enter it with free ports and a temporary home."""
     with (
         lemlist_target(real_key, real_url=real_url, port=sandbox_port, time_scale=time_scale) as lemlist,
-        LocalAirflow(home, lemlist, api_port=api_port, echo=echo) as local,
+        LocalAirflow(home, lemlist, api_port=api_port, echo=echo, extra_env=extra_env) as local,
     ):
         unpause_manual_dags(local)
         yield local

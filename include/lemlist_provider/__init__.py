@@ -1,8 +1,10 @@
 """Apache Airflow provider for lemlist (and lemcal): rate-limited hooks, operators, sensors and triggers.
 
-``get_provider_info()`` is registered under the ``apache_airflow_provider`` entry point; it is what gives
-the ``lemlist`` and ``lemcal`` connection types their forms in the Airflow UI (Airflow 3.2+ reads the
-form declaratively from ``conn-fields`` and ``ui-field-behaviour``, without importing the hook).
+``get_provider_info()`` is registered under the ``apache_airflow_provider`` entry point and says what a
+provider.yaml would: the modules of its hooks, operators, sensors and triggers, its notifier and extra link,
+the ``[lemlist]`` config section (see :mod:`lemlist_provider.settings`), and the ``lemlist`` and ``lemcal``
+connection types, whose forms Airflow 3.2+ reads declaratively from ``conn-fields`` and
+``ui-field-behaviour``, without importing the hook.
 """
 
 from __future__ import annotations
@@ -28,8 +30,19 @@ _RATE_FIELDS = {
 }
 
 
+DOMAINS = ("account", "enrichment", "exports", "lead_import", "unsubscribes")
+
+
+def _modules(layer: str, names: tuple[str, ...]) -> list[dict]:
+    return [
+        {"integration-name": "lemlist", "python-modules": [f"lemlist_provider.{layer}.{n}" for n in names]}
+    ]
+
+
 def get_provider_info() -> dict:
     """Provider metadata read by Airflow's ProvidersManager."""
+    from lemlist_provider.settings import provider_config
+
     return {
         "package-name": "airflow-provider-lemlist",
         "name": "lemlist",
@@ -52,8 +65,12 @@ def get_provider_info() -> dict:
                 ],
             }
         ],
+        "operators": _modules("operators", DOMAINS),
+        "sensors": _modules("sensors", ("enrichment", "exports")),
+        "triggers": _modules("triggers", ("enrichment", "exports")),
         "extra-links": ["lemlist_provider.links.LemlistCampaignLink"],
         "notifications": ["lemlist_provider.notifiers.LemlistIncidentNotifier"],
+        "config": provider_config(),
         "connection-types": [
             {
                 "connection-type": "lemlist",

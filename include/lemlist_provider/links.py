@@ -129,33 +129,24 @@ class LemlistCampaignLink(BaseOperatorLink):
 
 @functools.cache
 def lemlist_operator_classes() -> list[type]:
-    """Every operator and sensor class the provider defines (the tasks that get the campaign button).
-
-    Found by walking ``lemlist_provider.operators`` and ``lemlist_provider.sensors``, so a new operator gets
-    the link without editing the plugin. A module that fails to import is skipped with a warning: one broken
-    module must not take the plugin (and every other link) down.
-    """
+    """Every operator and sensor class of the provider (the tasks that get the campaign button): the
+    subclasses of its base task, once the modules ``get_provider_info()`` lists are imported. A module that
+    fails to import is skipped with a warning: one broken module must not take the plugin (and every other
+    link) down."""
     import importlib
-    import inspect
-    import pkgutil
 
-    from airflow.sdk import BaseOperator
+    from lemlist_provider import get_provider_info
+    from lemlist_provider.operators.base import LemlistTaskMixin
 
-    classes: list[type] = []
-    for package_name in ("lemlist_provider.operators", "lemlist_provider.sensors"):
+    info = get_provider_info()
+    for module_name in (m for layer in ("operators", "sensors") for m in info[layer][0]["python-modules"]):
         try:
-            package = importlib.import_module(package_name)
+            importlib.import_module(module_name)
         except Exception:
-            log.warning("lemlist campaign link: cannot import %s", package_name, exc_info=True)
-            continue
-        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-            module_name = f"{package_name}.{info.name}"
-            try:
-                module = importlib.import_module(module_name)
-            except Exception:
-                log.warning("lemlist campaign link: cannot import %s", module_name, exc_info=True)
-                continue
-            for _, obj in inspect.getmembers(module, inspect.isclass):
-                if issubclass(obj, BaseOperator) and obj.__module__ == module_name:
-                    classes.append(obj)
-    return classes
+            log.warning("lemlist campaign link: cannot import %s", module_name, exc_info=True)
+    classes, todo = [], list(LemlistTaskMixin.__subclasses__())
+    while todo:
+        cls = todo.pop(0)
+        classes.append(cls)
+        todo += cls.__subclasses__()
+    return [c for c in classes if c.__module__.startswith("lemlist_provider.")]

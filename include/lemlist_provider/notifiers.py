@@ -26,15 +26,13 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterable
-from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseNotifier
 
+from lemlist_provider.figures import FIGURES, http_figures
 from lemlist_provider.hooks.errors import secret_forms
 
-LEMLIST_POOL = "lemlist_api"
-METRICS_XCOM_KEY = "lemlist_metrics"
 SUMMARY_XCOM_KEY = "summary"
 INCIDENT_CONTEXT_KEY = "lemlist_incident"
 MAX_MESSAGE_CHARS = 240
@@ -44,7 +42,7 @@ _PATTERNS = (
     (re.compile(r"(?i)\b(access_token|api_?key|apikey|password|token)=([^&\s'\"]+)"), r"\1=***"),
     (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)[^'\",})\]\s]+(\s+[^'\",})\]\s]+)?"), r"\1***"),
 )
-_FIGURES = (("requests", "requests"), ("rate_limited", "429s"), ("retries", "retries"))
+_LABELS = {"requests": "requests", "rate_limited": "429s", "retries": "retries"}
 
 log = logging.getLogger(__name__)
 
@@ -131,11 +129,9 @@ class LemlistIncidentNotifier(BaseNotifier):
         if ti is not None:
             parts.append(f"try={self._tries(ti, task)}")
         parts.append(f"error={self._error(context, task)}")
-        figures = self._figures(ti)
+        figures = self._figures(ti, task)
         if figures:
-            parts.append(
-                "lemlist " + " ".join(f"{label}={figures[key]}" for key, label in _FIGURES if key in figures)
-            )
+            parts.append("lemlist " + " ".join(f"{_LABELS[key]}={value}" for key, value in figures.items()))
         return " ".join(" ".join(parts).split())
 
     @staticmethod
@@ -171,24 +167,25 @@ class LemlistIncidentNotifier(BaseNotifier):
         return [s for s in secrets if s and len(s) >= 4]
 
     @staticmethod
-    def _figures(ti: Any) -> dict[str, int]:
-        """requests / 429s / retries the task pushed (``lemlist_metrics``, else its ``summary``)."""
+    def _figures(ti: Any, task: Any) -> dict[str, int]:
+        """requests / 429s / retries of the failed try: the task's own hook (every ``LemlistBaseOperator``
+        keeps one), else the ``summary`` the task pushed before failing (the lead import's report does)."""
+        hook = getattr(task, "__dict__", {}).get("hook")
+        if hook is not None and hasattr(hook, "metrics"):
+            return http_figures(hook.metrics())
         if ti is None or not hasattr(ti, "xcom_pull"):
             return {}
-        for key in (METRICS_XCOM_KEY, SUMMARY_XCOM_KEY):
-            try:
-                kwargs: dict[str, Any] = {"task_ids": ti.task_id, "key": key}
-                if getattr(ti, "map_index", -1) is not None and ti.map_index >= 0:
-                    kwargs["map_indexes"] = ti.map_index
-                value = ti.xcom_pull(**kwargs)
-            except Exception:
-                continue
-            if isinstance(value, dict):
-                source = value.get("http") if isinstance(value.get("http"), dict) else value
-                figures = {k: int(source[k]) for k, _ in _FIGURES if isinstance(source.get(k), (int, float))}
-                if figures:
-                    return figures
-        return {}
+        try:
+            kwargs: dict[str, Any] = {"task_ids": ti.task_id, "key": SUMMARY_XCOM_KEY}
+            if getattr(ti, "map_index", -1) is not None and ti.map_index >= 0:
+                kwargs["map_indexes"] = ti.map_index
+            value = ti.xcom_pull(**kwargs)
+        except Exception:  # no XCom reachable here: the line goes out without figures
+            return {}
+        if not isinstance(value, dict):
+            return {}
+        source = value.get("http") if isinstance(value.get("http"), dict) else value
+        return {k: int(source[k]) for k in FIGURES if isinstance(source.get(k), (int, float))}
 
     # -- sending ------------------------------------------------------------------------------------
     def notify(self, context: Any) -> None:
@@ -209,25 +206,3 @@ class LemlistIncidentNotifier(BaseNotifier):
                 type(exc).__name__,
                 scrub_message(str(exc)),
             )
-
-
-def default_lemlist_args(*, pool: str | None = LEMLIST_POOL, **overrides: Any) -> dict[str, Any]:
-    """``default_args`` for the project's DAGs: patient retries, an incident line on failure, the shared pool.
-
-    3 retries after 30 s, 60 s, 120 s (``retry_exponential_backoff`` is a float multiplier in Airflow 3.3),
-    never more than 10 min apart, so a lemlist outage of a few minutes heals by itself; the hook already
-    absorbs 429s and short 5xx bursts inside a try. Tasks that do not call lemlist may set
-    ``pool="default_pool"``; ``pool=None`` leaves the pool to each operator (the provider's operators default
-    to ``lemlist_api`` themselves). Any key can be overridden: ``default_lemlist_args(retries=0)``.
-    """
-    args: dict[str, Any] = {
-        "retries": 3,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=10),
-        "on_failure_callback": LemlistIncidentNotifier(),
-    }
-    if pool is not None:
-        args["pool"] = pool
-    args.update(overrides)
-    return args

@@ -17,6 +17,7 @@ import pytest
 from lemlist_sandbox import connection_json as lemlist_conn_uri
 from lemlist_sandbox.seed import add_campaign, add_lead
 
+pytestmark = pytest.mark.usefixtures("storage_roots")
 ROOT = Path(__file__).resolve().parents[2]
 FAST_POLL = {"first_poll": 0.1, "poll_min": 0.2, "poll_max": 0.3}
 STATUS_ROUTE = "GET /api/campaigns/{campaignId}/export/{exportId}/status"
@@ -172,3 +173,26 @@ def test_sync_method_for_one_campaign(export_dag, sandbox, monkeypatch, tmp_path
     assert len(_rows(_files(tmp_path, ids[1])[0])) == 6
     assert not (tmp_path / ids[0]).exists()
     assert not sandbox.team(key).exports  # the synchronous route starts no async export
+
+
+def test_status_polls_never_come_faster_than_the_floor(
+    export_dag, sandbox, monkeypatch, tmp_path, lemlist_pool
+):
+    """Issue 11: a form asking for status polls every 0 s still gets at most one per ``[lemlist]
+    min_poll_seconds`` (1 s here), counted by the sandbox over the 3 s lemlist takes to fail the export."""
+    monkeypatch.setenv("AIRFLOW__LEMLIST__MIN_POLL_SECONDS", "1")
+    key, _ = _team_with_campaigns(sandbox, monkeypatch, [2])
+    before = sandbox.stats()["by_route"].get(STATUS_ROUTE, 0)
+    sandbox.set_faults(export_delay=10**6)  # lemlist never finishes it by itself
+
+    def fail_in_3_seconds(export_id: str) -> None:
+        threading.Timer(3.0, sandbox.fail_export, (key, export_id, "stopped by the test")).start()
+
+    try:
+        with _Meddler(sandbox, key, fail_in_3_seconds, limit=1):
+            run = export_dag.test(run_conf=_conf(tmp_path, first_poll=0, poll_min=0, poll_max=0))
+    finally:
+        sandbox.set_faults(export_delay=30)
+    assert run.state == "failed"  # lemlist's error, after polling the whole time
+    polls = sandbox.stats()["by_route"].get(STATUS_ROUTE, 0) - before
+    assert 2 <= polls <= 4, polls  # 3 s / 1 s, plus the poll that saw the error; unthrottled: dozens

@@ -15,6 +15,7 @@ from lemlist_provider.hooks.ratelimit import reset_limiters
 from lemlist_sandbox import SandboxServer, connection_json
 from lemlist_sandbox.seed import add_campaign, add_lead
 
+pytestmark = pytest.mark.usefixtures("storage_roots")
 ROOT = Path(__file__).resolve().parents[2]
 LEADS = 1200
 

@@ -15,6 +15,7 @@ import pytest
 from lemlist_sandbox import SandboxServer, connection_json
 from lemlist_sandbox.seed import add_campaign
 
+pytestmark = pytest.mark.usefixtures("storage_roots")
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "include" / "data" / "sample_leads.csv"
 
@@ -142,7 +143,7 @@ def test_dry_run_sends_no_lead(lead_dag, nolimit_sandbox, monkeypatch, tmp_path)
     src.write_text("email,firstName\na@ok.example,A\nb@ok.example,B\nbroken,C\n")
     run = _run(lead_dag, campaign_id=campaign_id, source=str(src), dry_run=True)
     assert run.state == "success"
-    rows = _report(tmp_path / "few.results.csv")
+    rows = _report(tmp_path / "lemlist_lead_import" / "few.results.csv")  # the first output root by default
     assert [r["status"] for r in rows] == ["would_import", "would_import", "invalid"]
     assert nolimit_sandbox.team(key).leads_in_campaign(campaign_id) == []
 
@@ -163,25 +164,18 @@ def test_inline_leads_and_all_rows_rejected(lead_dag, nolimit_sandbox, monkeypat
     src.write_text("email\nnope\nno-thanks@example.com\n")
     run = _run(lead_dag, campaign_id=campaign_id, source=str(src))
     assert run.state == "success"
-    assert [r["status"] for r in _report(tmp_path / "none_valid.results.csv")] == ["invalid", "unsubscribed"]
+    default_folder = tmp_path / "lemlist_lead_import"
+    assert [r["status"] for r in _report(default_folder / "none_valid.results.csv")] == [
+        "invalid",
+        "unsubscribed",
+    ]
 
 
-@pytest.mark.parametrize(
-    ("name", "content", "problem"),
-    [
-        ("missing.csv", None, "file not found"),
-        ("latin1.csv", "email,name\nrene@acme.example,Ren\xe9\n".encode("latin-1"), "not UTF-8"),
-        ("no_email.csv", b"name,company\nAda,Analytical\n", "no email column"),
-        ("empty.csv", b"", "empty"),
-    ],
-)
 def test_bad_files_fail_the_run_with_a_clear_message(
-    lead_dag, nolimit_sandbox, monkeypatch, tmp_path, capfd, name, content, problem
+    lead_dag, nolimit_sandbox, monkeypatch, capfd, bad_lead_file
 ):
+    src, problem, cells = bad_lead_file
     _, campaign_id = _team(nolimit_sandbox, monkeypatch)
-    src = tmp_path / name
-    if content is not None:
-        src.write_bytes(content)
     run = _run(lead_dag, campaign_id=campaign_id, source=str(src))
     assert run.state == "failed"
     validate = next(t for t in run.get_task_instances() if t.task_id == "validate")
@@ -189,6 +183,7 @@ def test_bad_files_fail_the_run_with_a_clear_message(
     captured = capfd.readouterr()
     messages = [line for line in (captured.out + captured.err).splitlines() if "Lead source" in line]
     assert any(str(src) in line and problem in line for line in messages), messages
+    assert not [cell for cell in cells if cell in captured.out + captured.err]  # no file content in the log
 
 
 def test_bad_conf_is_refused(lead_dag):

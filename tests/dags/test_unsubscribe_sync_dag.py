@@ -17,6 +17,7 @@ from lemlist_sandbox import SandboxServer
 from lemlist_sandbox import connection_json as lemlist_conn_uri
 from lemlist_sandbox.seed import add_unsubscribe
 
+pytestmark = pytest.mark.usefixtures("storage_roots")
 ROOT = Path(__file__).resolve().parents[2]
 BULK = "POST /api/v2/unsubscribes/variables"
 

@@ -59,7 +59,9 @@ def artifacts_dir() -> Path:
 def local_airflow(tmp_path: Path) -> Iterator[LocalAirflow]:
     """``make up``'s sandbox and Airflow; stopped after the test, and checked for stray processes."""
     home = tmp_path / "airflow-home"
-    with running(home, time_scale=0.02) as local:
+    # the admin's input roots: the project's data and the test's own folder (the UI test writes its CSV there)
+    roots = {"AIRFLOW__LEMLIST__INPUT_ROOTS": f"include/data,{tmp_path}"}
+    with running(home, time_scale=0.02, extra_env=roots) as local:
         yield local
     strays = processes_using(str(home))
     assert not strays, f"processes left behind after stop(): {strays}"

@@ -21,11 +21,13 @@ FAST_HEARTBEATS = {
 def local_airflow_factory(tmp_path):
     """Start a ``LocalAirflow`` whose ``lemlist_default`` is a sandbox team's key and whose ``lemlist_api``
     pool has ``pool_slots``; other keywords go to ``LocalAirflow``. Every one started is stopped at teardown;
-    homes (logs included) stay in ``tmp_path``."""
+    homes (logs included) stay in ``tmp_path``. Its storage roots (``[lemlist] input_roots`` /
+    ``output_roots``) are the test's own folder, which holds its sources and takes its outputs."""
     started: list[LocalAirflow] = []
+    roots = {"AIRFLOW__LEMLIST__INPUT_ROOTS": str(tmp_path), "AIRFLOW__LEMLIST__OUTPUT_ROOTS": str(tmp_path)}
 
     def start(sandbox: SandboxServer, key: str, *, pool_slots: int, **kwargs) -> LocalAirflow:
-        env = {**FAST_HEARTBEATS, **kwargs.pop("extra_env", {})}
+        env = {**FAST_HEARTBEATS, **roots, **kwargs.pop("extra_env", {})}
         home = tmp_path / f"airflow-home-{len(started)}"
         local = LocalAirflow(home, LemlistTarget(sandbox.base_url, key, sandbox), extra_env=env, **kwargs)
         started.append(local)

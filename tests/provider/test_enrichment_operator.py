@@ -14,6 +14,8 @@ from lemlist_provider.operators.enrichment import LemlistEnrichOperator
 from lemlist_sandbox import SandboxServer, connection_json
 from lemlist_sandbox.seed import add_campaign, add_lead
 
+pytestmark = pytest.mark.usefixtures("storage_roots")
+
 BULK = "POST /api/v2/enrichments/bulk"
 SINGLE = "POST /api/leads/{leadId}/enrich"
 
@@ -150,20 +152,11 @@ def test_ledger_makes_a_retried_start_free(server, monkeypatch, tmp_path):
     ledger = tmp_path / "starts.jsonl"
     people = [f"p{n}@acme.io" for n in range(6)]
     bulk_before = _count(server, BULK)
-    first = _op(
-        people=people,
-        enrichments=["verify_email"],
-        chunk_size=4,
-        ledger_path=str(ledger),
-        wait_for_completion=False,
-    ).execute({})
-    retry = _op(
-        people=people,
-        enrichments=["verify_email"],
-        chunk_size=4,
-        ledger_path=str(ledger),
-        wait_for_completion=False,
-    ).execute({})
+    first, retry = (
+        _op(people=people, enrichments=["verify_email"], chunk_size=4, ledger_path=str(ledger),
+            wait_for_completion=False).execute({})
+        for _ in range(2)
+    )  # fmt: skip
     assert _count(server, BULK) == bulk_before + 2
     assert retry["enrichment_ids"] == first["enrichment_ids"] and retry["http"]["reused"] == 6
     assert server.team(key).credits == 94

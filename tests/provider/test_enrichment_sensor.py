@@ -18,6 +18,8 @@ from lemlist_provider.hooks.ratelimit import reset_limiters
 from lemlist_provider.sensors.enrichment import LemlistEnrichmentSensor
 from lemlist_sandbox import SandboxServer, connection_json
 
+POLL_ROUTE = "GET /api/enrich/{enrichId}"
+
 
 @pytest.fixture(scope="module")
 def server():
@@ -39,9 +41,16 @@ def _sensor(**kwargs) -> LemlistEnrichmentSensor:
     return LemlistEnrichmentSensor(**kwargs)
 
 
-def test_deferrable_by_default_and_completes(server, monkeypatch):
+def test_deferrable_follows_the_airflow_default():
+    from airflow.sdk.configuration import conf
+
+    default = conf.getboolean("operators", "default_deferrable", fallback=False)
+    assert _sensor(enrichment_ids=["enr_x"]).deferrable is default
+
+
+def test_deferred_wait_completes(server, monkeypatch):
     ids = _start(monkeypatch, server, 6)
-    sensor = _sensor(enrichment_ids={"enrichment_ids": ids}, first_poll=0.3, timeout=30)
+    sensor = _sensor(enrichment_ids={"enrichment_ids": ids}, deferrable=True, first_poll=0.3, timeout=30)
     with pytest.raises(TaskDeferred) as deferred:
         sensor.execute({})
     trigger = deferred.value.trigger
@@ -117,3 +126,20 @@ def test_reschedule_mode_frees_the_slot_then_completes(server, monkeypatch):
         {"ti": _FirstTry()}
     )
     assert sorted(result["done"]) == sorted(ids)
+
+
+def test_poke_mode_polls_no_faster_than_the_floor(server, monkeypatch):
+    """Issue 11: ``poke_interval=0.01`` still pokes at most once per ``[lemlist] min_poll_seconds``."""
+    monkeypatch.setenv("AIRFLOW__LEMLIST__MIN_POLL_SECONDS", "1")
+    server.set_faults(enrichment_delay=10_000)
+    try:
+        slow = _start(monkeypatch, server, 1)
+        before = server.stats()["by_route"].get(POLL_ROUTE, 0)
+        with pytest.raises(AirflowSensorTimeout):
+            _sensor(
+                enrichment_ids=slow, deferrable=False, mode="poke", poke_interval=0.01, timeout=3
+            ).execute({})
+    finally:
+        server.set_faults(enrichment_delay=20)
+    polls = server.stats()["by_route"].get(POLL_ROUTE, 0) - before
+    assert 2 <= polls <= 4, polls  # one id, one request per poke, a poke per second for 3 s

@@ -9,7 +9,8 @@ import uuid
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from lemlist_provider.operators.exports import ExportSizeMismatch, LemlistCampaignExportOperator, stream_to
+from lemlist_provider.exports import ExportSizeMismatch, stream_to
+from lemlist_provider.operators.exports import LemlistCampaignExportOperator
 from lemlist_provider.sensors.exports import LemlistExportSensor
 from lemlist_provider.triggers.exports import LemlistExportStatusTrigger
 from lemlist_sandbox import connection_json as lemlist_conn_uri

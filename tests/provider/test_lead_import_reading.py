@@ -100,26 +100,12 @@ def test_stage_rows_counts_dedupes_and_batches(tmp_path):
     }
 
 
-@pytest.mark.parametrize(
-    ("name", "content", "problem"),
-    [
-        ("missing.csv", None, "file not found"),
-        ("latin1.csv", "email\nren\xe9@x.example\n".encode("latin-1"), "not UTF-8"),
-        ("no_email.csv", b"name;company\nAda;Analytical\n", "no email column"),
-        ("empty.csv", b"", "empty"),
-        ("blank.csv", b"\r\n\r\n", "empty"),
-        ("header_only.csv", b"email,firstName\n", "no data rows"),
-        ("empty.jsonl", b"", "empty"),
-        ("no_email.jsonl", b'{"name": "x"}\n', "no row has an email"),
-    ],
-)
-def test_bad_files_name_the_file_and_the_problem(tmp_path, name, content, problem):
-    src = tmp_path / name
-    if content is not None:
-        src.write_bytes(content)
+def test_bad_files_name_the_file_and_the_problem_and_quote_nothing(bad_lead_file):
+    src, problem, cells = bad_lead_file
     with pytest.raises(LeadFileError) as err:
         _rows(src)
     assert str(src) in str(err.value) and problem in str(err.value)
+    assert not [cell for cell in cells if cell in str(err.value)]
 
 
 def test_checkpoint_survives_a_torn_last_line(tmp_path):
@@ -152,10 +138,19 @@ def test_unwritable_output_location_says_what_to_do(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
     with pytest.raises(OutputLocationError) as err:
-        output_folder(None, str(blocker / "reports"))  # a folder cannot be created inside a file
-    assert "output_uri" in str(err.value) and str(blocker) in str(err.value)
-    src = blocker / "leads.csv"
-    with pytest.raises(OutputLocationError) as err:
-        output_folder(str(src), None)
-    assert "Set the output_uri param" in str(err.value)
-    assert output_folder(str(tmp_path / "leads.csv"), None) == tmp_path
+        output_folder(blocker / "reports")  # a folder cannot be created inside a file
+    assert "Choose another output_uri" in str(err.value) and str(blocker) in str(err.value)
+    assert output_folder(tmp_path / "reports") == tmp_path / "reports"
+
+
+def test_a_report_missing_rows_is_never_published(storage_roots):
+    from lemlist_provider.lead_import import write_report
+
+    workspace = Workspace(storage_roots / "work")
+    manifest = stage_rows(iter_inline(["a@x.example", "b@x.example"]), workspace, batch_size=10)
+    report = storage_roots / "leads.results.csv"
+    assert write_report(workspace, manifest, report)["total_rows"] == 2
+    published = report.read_text()
+    with pytest.raises(RuntimeError, match="accounts for 0 rows but the source had 2"):
+        write_report(workspace, {**manifest, "batches": []}, report)  # the staged rows are missing
+    assert report.read_text() == published  # the complete report stays; no partial one replaces it

@@ -7,7 +7,6 @@ DB (plugin links attached by Airflow's plugins manager) and ``task.get_extra_lin
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 
@@ -47,7 +46,10 @@ def test_plugin_loads_through_airflows_plugins_manager():
     from airflow import plugins_manager
 
     from lemlist_provider.links import LemlistCampaignLink
-    from lemlist_provider.operators.leads import LemlistImportLeadBatchOperator, LemlistValidateLeadsOperator
+    from lemlist_provider.operators.lead_import import (
+        LemlistImportLeadBatchOperator,
+        LemlistValidateLeadsOperator,
+    )
 
     plugins, errors = plugins_manager._get_plugins()
     assert not {k: v for k, v in errors.items() if "lemlist" in k}, errors
@@ -67,21 +69,13 @@ def test_plugin_loads_through_airflows_plugins_manager():
 
 
 @pytest.fixture
-def campaign(sandbox, team_key, lemlist_pool, monkeypatch):
+def campaign(sandbox, lemlist_conn, lemlist_pool):
     from lemlist_sandbox.seed import add_campaign
 
-    campaign = add_campaign(sandbox.sandbox.world, sandbox.team(team_key), "Link test", "draft")
-    conn = {
-        "conn_type": "lemlist",
-        "host": sandbox.base_url,
-        "password": team_key,
-        "extra": {"rate_limit": 20},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_LEMLIST_DEFAULT", json.dumps(conn))
-    return campaign["_id"]
+    return add_campaign(sandbox.sandbox.world, sandbox.team(lemlist_conn), "Link test", "draft")["_id"]
 
 
-def test_api_server_renders_the_campaign_link_for_lead_import_tasks(campaign, tmp_path):
+def test_api_server_renders_the_campaign_link_for_lead_import_tasks(campaign, storage_roots):
     from airflow.dag_processing.dagbag import DagBag
     from airflow.models.serialized_dag import SerializedDagModel
 
@@ -90,7 +84,7 @@ def test_api_server_renders_the_campaign_link_for_lead_import_tasks(campaign, tm
     conf.update(
         campaign_id=campaign,
         leads=[f"link-{uuid.uuid4().hex[:6]}-{i}@example.com" for i in range(3)],
-        output_uri=str(tmp_path),
+        output_uri=str(storage_roots),
         dry_run=True,
         skip_unsubscribed=False,
     )

@@ -1,7 +1,8 @@
 """``LemlistIncidentNotifier`` and ``default_lemlist_args``: a real failing task run by ``dag.test()``.
 
-The task calls the sandbox through the real hook (one forced 429 so the figures are not all zero), pushes
-the hook's counters, then fails with a message that quotes the key, as a careless error message would. What
+The task, a ``LemlistBaseOperator``, calls the sandbox through its hook (one forced 429 so the figures are not
+all zero), then fails with a message that quotes the key, as a careless error message would; the notifier
+reads the figures from the failed task's own hook. What
 the on-call person sees is one ERROR line with the DAG, task, run, try, error and lemlist figures, never the
 key; the sink configured by dotted path gets the same line.
 """
@@ -9,7 +10,6 @@ key; the sink configured by dotted path gets the same line.
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import re
 import textwrap
@@ -19,11 +19,23 @@ from pathlib import Path
 
 import pytest
 
-DAG_FILE = """
-from airflow.sdk import DAG, BaseHook, get_current_context, task
+from lemlist_sandbox import connection_json
 
-from lemlist_provider.hooks.lemlist import LemlistHook
-from lemlist_provider.notifiers import LemlistIncidentNotifier, default_lemlist_args
+DAG_FILE = """
+from airflow.sdk import DAG, BaseHook
+
+from lemlist_provider.dag_args import default_lemlist_args
+from lemlist_provider.notifiers import LemlistIncidentNotifier
+from lemlist_provider.operators.base import LemlistBaseOperator
+
+
+class CallLemlist(LemlistBaseOperator):
+    def execute(self, context):
+        self.hook.get_team()
+        self.hook.get_team()
+        key = BaseHook.get_connection(self.lemlist_conn_id).password
+        raise RuntimeError(f"lemlist refused key {{key}} (Authorization: Basic {{self.hook.basic_for_test(key)}})\\nmore")
+
 
 with DAG(
     "{dag_id}",
@@ -32,17 +44,7 @@ with DAG(
         retries=0, on_failure_callback=LemlistIncidentNotifier(sink="incident_sink.record")
     ),
 ) as dag:
-
-    @task(task_id="call_lemlist")
-    def call_lemlist():
-        hook = LemlistHook()
-        hook.get_team()
-        hook.get_team()
-        get_current_context()["ti"].xcom_push(key="lemlist_metrics", value=hook.metrics())
-        key = BaseHook.get_connection("lemlist_default").password
-        raise RuntimeError(f"lemlist refused key {{key}} (Authorization: Basic {{hook.basic_for_test(key)}})\\nmore")
-
-    call_lemlist()
+    CallLemlist(task_id="call_lemlist")
 """
 
 SINK_MODULE = """
@@ -56,7 +58,8 @@ def record(context):
 
 
 def test_default_lemlist_args_are_the_documented_policy():
-    from lemlist_provider.notifiers import LemlistIncidentNotifier, default_lemlist_args
+    from lemlist_provider.dag_args import default_lemlist_args
+    from lemlist_provider.notifiers import LemlistIncidentNotifier
 
     args = default_lemlist_args()
     assert args["retries"] == 3
@@ -87,17 +90,12 @@ def test_scrub_message_keeps_the_first_line_and_drops_every_key_form():
 @pytest.fixture
 def failing_dag(fresh_sandbox, lemlist_pool, monkeypatch, tmp_path: Path):
     """A DAG file of its own, synced to the metadata DB like the DAG processor would, and its sink module."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
     from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
 
     key = f"notifier-key-{uuid.uuid4().hex}"
     fresh_sandbox.create_team(key, credits=10)
-    conn = {
-        "conn_type": "lemlist",
-        "host": fresh_sandbox.base_url,
-        "password": key,
-        "extra": {"rate_limit": 20},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_LEMLIST_DEFAULT", json.dumps(conn))
+    monkeypatch.setenv("AIRFLOW_CONN_LEMLIST_DEFAULT", connection_json(fresh_sandbox.base_url, key))
     incidents = tmp_path / "incidents.txt"
     monkeypatch.setenv("LEMLIST_TEST_INCIDENT_FILE", str(incidents))
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -115,6 +113,7 @@ def failing_dag(fresh_sandbox, lemlist_pool, monkeypatch, tmp_path: Path):
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / f"{dag_id}.py").write_text(DAG_FILE.format(dag_id=dag_id))
+    DagBundlesManager().sync_bundles_to_db()  # the dags-folder bundle row the DAG rows refer to
     bag = BundleDagBag(dag_folder=str(dags), bundle_path=dags, bundle_name="dags-folder")
     assert not bag.import_errors, bag.import_errors
     sync_bag_to_db(bag, "dags-folder", None)
@@ -154,7 +153,7 @@ def test_failed_task_logs_one_incident_line_without_the_key(failing_dag, fresh_s
         assert re.search(r"\berror\b", lines[0], re.IGNORECASE)
     forwarded = incidents.read_text().splitlines()
     assert len(forwarded) == 1 and forwarded[0] in line
-    # never the key, in any form, in any incident line logged or forwarded (Airflow's own traceback in the
-    # dag.test console is not masked: see docs/airflow-3-notes.md; task log files are)
+    # never the key, in any form, in any incident line logged or forwarded (only those lines: Airflow 3.3
+    # prints the task's traceback unmasked on the dag.test console, while task log files are masked)
     for form in (key, basic):
         assert not [x for x in lines + forwarded if form in x]

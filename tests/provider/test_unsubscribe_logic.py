@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lemlist_provider.suppression import Entry, Invalid, Side, normalise, plan_sync
+from lemlist_provider.unsubscribes import Entry, Invalid, Side, normalise, plan_sync
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from lemlist_provider.suppression import CsvSuppressionStore, SqlSuppressionStore, normalise
+from lemlist_provider.unsubscribes import CsvSuppressionStore, SqlSuppressionStore, normalise
 
 PG_URI = "postgresql://postgres@127.0.0.1:5432/test"
 

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from lemlist_provider.suppression import CsvSuppressionStore, SyncOptions, run_sync
+from lemlist_provider.unsubscribes import CsvSuppressionStore, SyncOptions, run_sync
 from lemlist_sandbox import SandboxServer
 from lemlist_sandbox import connection_json as lemlist_conn_uri
 from lemlist_sandbox.seed import add_unsubscribe

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowFailException
 
 
 @dataclass
@@ -48,3 +51,9 @@ def credits_of(body: dict | None) -> int:
         return int(body.get("credits") or 0)
     except (TypeError, ValueError):
         return 0
+
+
+def require_credits(credits: int, minimum: Any) -> None:
+    """Fail (without retries: waiting does not add credits) when fewer than ``minimum`` are left."""
+    if minimum not in (None, "", "None") and credits < int(minimum):
+        raise AirflowFailException(f"lemlist has {credits} credits left, fewer than the {minimum} required")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 #: user-facing enrichment name -> (bulk ``enrichmentRequests`` kind, single-call query flag)
@@ -103,17 +102,27 @@ def items_from_leads(leads: Iterable[dict], *, force: bool = False) -> tuple[lis
     return items, skipped
 
 
-def read_rows(path: str | Path) -> list[dict]:
-    """Rows of a CSV (comma or semicolon) or JSON Lines file."""
-    path = Path(path)
-    text = path.read_text(encoding="utf-8-sig")
-    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
+def read_rows(path: Any) -> list[dict]:
+    """Rows of a CSV (comma or semicolon), JSON Lines or JSON array file (a ``Path`` or ``ObjectStoragePath``).
+
+    A file that cannot be read raises ``ValueError`` naming the file and the line, never quoting its content.
+    """
+    suffix = path.suffix.lower()
+    try:
+        with path.open("r", encoding="utf-8-sig") as handle:
+            text = handle.read()
+    except UnicodeDecodeError:
+        raise ValueError(f"source {path}: not UTF-8 text; save it as UTF-8 and run again") from None
+    if suffix not in (".jsonl", ".ndjson", ".json"):
+        sample = text[:4096]
+        delimiter = ";" if sample.count(";") > sample.count(",") else ","
+        return [dict(row) for row in csv.DictReader(text.splitlines(), delimiter=delimiter)]
+    try:
+        if suffix == ".json" and text.lstrip().startswith("["):
             return list(json.loads(text))
         return [json.loads(line) for line in text.splitlines() if line.strip()]
-    sample = text[:4096]
-    delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    return [dict(row) for row in csv.DictReader(text.splitlines(), delimiter=delimiter)]
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"source {path}: not valid JSON Lines (line {exc.lineno}: {exc.msg})") from None
 
 
 def build_items(

@@ -12,8 +12,9 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
-from pathlib import Path
 from typing import Any
+
+from lemlist_provider.paths import writing
 
 from .items import INPUT_KEYS
 
@@ -70,12 +71,9 @@ def status_counts(rows: list[dict]) -> dict[str, int]:
     return {s: counts.get(s, 0) for s in ALL_STATUSES if counts.get(s)} | {"total": len(rows)}
 
 
-def write_results(rows: list[dict], path: str | Path) -> Path:
-    """CSV (``.csv``) or JSON Lines (anything else, e.g. ``.jsonl``); parent folders are created."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    with tmp.open("w", newline="", encoding="utf-8") as handle:
+def write_results(rows: list[dict], path: Any, param: str = "output_path") -> str:
+    """CSV (``.csv``) or JSON Lines (anything else, e.g. ``.jsonl``), through :func:`paths.writing`."""
+    with writing(param, path, "w", newline="", encoding="utf-8") as handle:
         if path.suffix.lower() == ".csv":
             writer = csv.DictWriter(handle, fieldnames=list(COLUMNS), extrasaction="ignore")
             writer.writeheader()
@@ -83,8 +81,7 @@ def write_results(rows: list[dict], path: str | Path) -> Path:
         else:
             for row in rows:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(path)
-    return path
+    return str(path)
 
 
 def run_summary_line(summary: dict) -> str:

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from lemlist_provider.paths import mark
+
 from .items import bulk_payload, query_flags
 from .results import result_row
 
@@ -28,8 +30,8 @@ def _record(item: dict, status: str, enrichment_id: str | None = None, error: st
 class Ledger:
     """Records of items already sent in this run (by an earlier try of the same task)."""
 
-    def __init__(self, path: str | Path | None) -> None:
-        self.path = Path(path) if path else None
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
         self.records: dict[str, dict] = {}
         if self.path is not None and self.path.exists():
             for line in self.path.read_text(encoding="utf-8").splitlines():
@@ -41,7 +43,9 @@ class Ledger:
         for record in records:
             self.records[record["key"]] = record
         if self.path is not None and records:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                mark("ledger_path", self.path)
             with self.path.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(records) + "\n")
                 handle.flush()
@@ -198,47 +202,3 @@ def write_back(hook: Any, rows: list[dict], log: Any = None) -> dict[str, int]:
             if log is not None:
                 log.warning("writing enrichment variables on lead %s failed: %s", row["lead_id"], exc)
     return counts
-
-
-def wait_sync(
-    hook: Any,
-    ids: list[str],
-    *,
-    timeout: float,
-    first_poll: float,
-    backoff: float,
-    max_interval: float,
-    wave: int = 4,
-) -> tuple[list[str], list[str], list[str]]:
-    """The trigger's schedule with the sync hook, for ``deferrable=False``: (done, failed, pending)."""
-    import time
-
-    from lemlist_provider.hooks.errors import LemlistNotFoundError
-
-    deadline = time.time() + timeout
-    done: list[str] = []
-    failed: list[str] = []
-    pending = list(dict.fromkeys(ids))
-    interval = first_poll
-    while pending and time.time() < deadline:
-        time.sleep(max(0.0, min(interval, deadline - time.time())))
-        still: list[str] = []
-        streak = 0
-        for index, eid in enumerate(pending):
-            if streak >= wave:
-                still = pending[index:] + still
-                break
-            try:
-                result = hook.get_enrichment(eid)
-            except LemlistNotFoundError:
-                failed.append(eid)
-                continue
-            if result.pending:
-                still.append(eid)
-                streak += 1
-            else:
-                (done if result.done else failed).append(eid)
-                streak = 0
-        pending = still
-        interval = min(max_interval, max(interval, 0.01) * backoff)
-    return done, failed, pending

@@ -1,6 +1,6 @@
 """Lead import pipeline: read → validate → stage batches → import (resumable) → report.
 
-The operators in ``lemlist_provider.operators.leads`` and the ``lemlist_lead_import`` DAG are thin wrappers
+The operators in ``lemlist_provider.operators.lead_import`` and the ``lemlist_lead_import`` DAG are thin wrappers
 around these pieces, which can also be used (and tested) without Airflow running.
 """
 
@@ -10,7 +10,7 @@ from .batch import ENRICHMENT_FLAGS, ImportOptions, import_batch
 from .checkpoint import Checkpoint
 from .errors import LeadFileError, OutputLocationError
 from .fields import LEAD_FIELDS, HeaderMap, canonical_field
-from .reader import SourceRow, iter_inline, iter_source, project_root, resolve_location
+from .reader import SourceRow, iter_inline, iter_source
 from .report import REPORT_COLUMNS, STATUSES, iter_outcomes, run_summary_line, write_report
 from .staging import stage_rows
 from .validation import SeenEmails, Unsubscribes, normalise_email
@@ -37,8 +37,6 @@ __all__ = [
     "iter_source",
     "normalise_email",
     "output_folder",
-    "project_root",
-    "resolve_location",
     "run_key",
     "run_summary_line",
     "stage_rows",

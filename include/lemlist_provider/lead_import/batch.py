@@ -13,7 +13,7 @@ import io
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,6 +111,114 @@ def classify(answer: Any, attempted_before: bool) -> tuple[str, str, str]:
     return "failed", "", f"unexpected answer from lemlist: {str(answer)[:200]}"
 
 
+@dataclass
+class _Batch:
+    """What every row of one batch's try is sent with, and where its outcomes go."""
+
+    hook: Any
+    checkpoint: Checkpoint
+    options: ImportOptions
+    attempted: set[int]  # rows an earlier try sent without recording the answer
+    record: Callable[[dict], None]
+    log: Any
+    label: str
+
+    def add_one(self, item: dict) -> None:
+        """``per_lead``: add one lead, journalled before and after the request."""
+        row, email = int(item["row"]), item["email"]
+        self.checkpoint.attempting(row, email)
+        try:
+            fields = {k: v for k, v in item["lead"].items() if k != "email"}
+            answer = self.hook.add_lead_to_campaign(
+                self.options.campaign_id, email, **self.options.flags(), fields=fields
+            )
+        except Exception as exc:
+            if _is_client_error(exc):
+                # lemlist refused this one lead (e.g. a field it rejects): the row fails, the batch goes on.
+                reason = getattr(exc, "reason", "") or str(exc)
+                self.record(
+                    self.checkpoint.outcome(
+                        row, email, "failed", "", f"lemlist refused the lead: {reason}"[:300]
+                    )
+                )
+                return
+            raise  # transient left after the hook's retries, auth, campaign not found: the task decides
+        status, lead_id, reason = classify(answer, row in self.attempted)
+        if status == "imported" and not lead_id:
+            lead_id = _lookup_lead_id(self.hook, self.options.campaign_id, email)
+        self.record(self.checkpoint.outcome(row, email, status, lead_id, reason))
+
+    def upload(self, pending: Iterator[dict]) -> str:
+        """``csv_upload``: one multipart import per chunk; rows interrupted by an earlier try go one by one.
+
+        Returns the strategy that was finally used: a 402 (plan-gated route) switches to ``per_lead``.
+        """
+        uploading = True
+        for chunk in _chunks(pending, self.options.upload_chunk):
+            fresh = [item for item in chunk if int(item["row"]) not in self.attempted]
+            one_by_one = [item for item in chunk if int(item["row"]) in self.attempted]
+            if uploading and fresh:
+                outcomes = self._upload_chunk(fresh)
+                if outcomes is None:
+                    uploading = False
+                    self.log.warning(
+                        "%s: lemlist answered 402 to the CSV import (route not in this account's plan); "
+                        "falling back to adding leads one by one (per_lead)", self.label,
+                    )  # fmt: skip
+                    one_by_one += fresh
+                else:
+                    for outcome in outcomes:
+                        self.record(outcome)
+            elif fresh:
+                one_by_one += fresh
+            for item in one_by_one:
+                self.add_one(item)
+        return "csv_upload" if uploading else "per_lead"
+
+    def _upload_chunk(self, items: list[dict]) -> list[dict] | None:
+        """Upload rows as one CSV; their outcomes, or ``None`` when the route is plan-gated (402)."""
+        columns: list[str] = ["email"]
+        for item in items:
+            columns.extend(k for k in item["lead"] if k not in columns)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for item in items:
+            writer.writerow(item["lead"])
+        for item in items:
+            self.checkpoint.attempting(int(item["row"]), item["email"])
+        try:
+            answer = self.hook.import_leads_csv(
+                self.options.campaign_id, buffer.getvalue().encode("utf-8"),
+                filename=f"{self.label.replace(' ', '_')}.csv",
+            )  # fmt: skip
+        except Exception as exc:
+            if getattr(exc, "status", None) == 402:
+                # Refused before any processing: these rows were never attempted, so release them.
+                for item in items:
+                    self.checkpoint.release(int(item["row"]))
+                return None
+            raise
+        results = answer.get("results") if isinstance(answer, dict) else None
+        if not isinstance(results, list) or len(results) != len(items):
+            raise RuntimeError(
+                f"{self.label}: the CSV import answered without one result per row: {str(answer)[:200]}"
+            )
+        return [self._upload_outcome(item, result) for item, result in zip(items, results, strict=True)]
+
+    def _upload_outcome(self, item: dict, result: dict) -> dict:
+        row, email = int(item["row"]), item["email"]
+        state, error = result.get("status"), str(result.get("error") or "")
+        if state == "imported":
+            return self.checkpoint.outcome(row, email, "imported", str(result.get("leadId") or ""), "")
+        if state == "duplicate" or error.lower().startswith("lead already"):
+            scope = (
+                "another campaign of the team (deduplicate)" if "another" in error.lower() else "the campaign"
+            )
+            return self.checkpoint.outcome(row, email, "already_in_campaign", "", f"lead already in {scope}")
+        return self.checkpoint.outcome(row, email, "failed", "", f"lemlist refused the lead: {error}"[:300])
+
+
 def import_batch(
     hook: Any, workspace: Workspace, descriptor: dict, options: ImportOptions, logger: Any = log
 ) -> dict:
@@ -129,42 +237,25 @@ def import_batch(
     progress = Progress(label, total, len(done), options.progress_every, logger)
     started = time.time()
     metrics_before = dict(hook.metrics()) if hook is not None else {}
-    flags = options.flags()
     strategy = options.strategy
 
     def record(outcome: dict) -> None:
         counts[outcome["status"]] = counts.get(outcome["status"], 0) + 1
         progress.step()
 
+    batch = _Batch(hook, checkpoint, options, attempted, record, logger, label)
     try:
         with checkpoint:
             pending = (item for item in iter_batch(workspace, index) if int(item["row"]) not in done)
             if options.dry_run:
                 for item in pending:
-                    record(
-                        checkpoint.outcome(
-                            int(item["row"]), item["email"], "would_import", "", "dry run: nothing sent"
-                        )
-                    )
+                    record(checkpoint.outcome(int(item["row"]), item["email"], "would_import", "",
+                                              "dry run: nothing sent"))  # fmt: skip
             elif strategy == "csv_upload":
-                strategy = _run_uploads(
-                    hook, checkpoint, options, flags, pending, attempted, record, logger, label
-                )
+                strategy = batch.upload(pending)
             else:
                 for item in pending:
-                    row = int(item["row"])
-                    record(
-                        _import_row(
-                            hook,
-                            checkpoint,
-                            options,
-                            flags,
-                            row,
-                            item["email"],
-                            item["lead"],
-                            row in attempted,
-                        )
-                    )
+                    batch.add_one(item)
         progress.report()
     finally:
         _write_metrics(workspace, index, hook, metrics_before, started)
@@ -186,125 +277,6 @@ def _chunks(items: Iterator[dict], size: int) -> Iterator[list[dict]]:
             chunk = []
     if chunk:
         yield chunk
-
-
-def _run_uploads(
-    hook: Any,
-    checkpoint: Checkpoint,
-    options: ImportOptions,
-    flags: dict[str, bool],
-    pending: Iterator[dict],
-    attempted: set[int],
-    record: Any,
-    logger: Any,
-    label: str,
-) -> str:
-    """``csv_upload``: one multipart import per chunk; rows interrupted by an earlier try go one by one.
-
-    Returns the strategy that was finally used: a 402 (plan-gated route) switches to ``per_lead``.
-    """
-    uploading = True
-    for chunk in _chunks(pending, options.upload_chunk):
-        replays = [item for item in chunk if int(item["row"]) in attempted]
-        fresh = [item for item in chunk if int(item["row"]) not in attempted]
-        if uploading and fresh:
-            outcomes = _upload_chunk(hook, checkpoint, options, fresh, label)
-            if outcomes is None:
-                uploading = False
-                logger.warning(
-                    "%s: lemlist answered 402 to the CSV import (route not in this account's plan); "
-                    "falling back to adding leads one by one (per_lead)",
-                    label,
-                )
-            else:
-                for outcome in outcomes:
-                    record(outcome)
-                fresh = []
-        for item in replays + fresh:
-            row = int(item["row"])
-            record(
-                _import_row(
-                    hook, checkpoint, options, flags, row, item["email"], item["lead"], row in attempted
-                )
-            )
-    return "csv_upload" if uploading else "per_lead"
-
-
-def _upload_chunk(
-    hook: Any, checkpoint: Checkpoint, options: ImportOptions, items: list[dict], label: str
-) -> list[dict] | None:
-    """Upload rows as one CSV; their outcomes, or ``None`` when the route is plan-gated (402)."""
-    columns: list[str] = ["email"]
-    for item in items:
-        columns.extend(k for k in item["lead"] if k not in columns)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    for item in items:
-        writer.writerow(item["lead"])
-    for item in items:
-        checkpoint.attempting(int(item["row"]), item["email"])
-    try:
-        answer = hook.import_leads_csv(
-            options.campaign_id, buffer.getvalue().encode("utf-8"), filename=f"{label.replace(' ', '_')}.csv"
-        )
-    except Exception as exc:
-        if getattr(exc, "status", None) == 402:
-            # Refused before any processing: these rows were never attempted, so release them.
-            for item in items:
-                checkpoint.release(int(item["row"]))
-            return None
-        raise
-    results = answer.get("results") if isinstance(answer, dict) else None
-    if not isinstance(results, list) or len(results) != len(items):
-        raise RuntimeError(
-            f"{label}: the CSV import answered without one result per row: {str(answer)[:200]}"
-        )
-    outcomes = []
-    for item, result in zip(items, results, strict=True):
-        row, email = int(item["row"]), item["email"]
-        state = result.get("status")
-        error = str(result.get("error") or "")
-        if state == "imported":
-            outcomes.append(checkpoint.outcome(row, email, "imported", str(result.get("leadId") or ""), ""))
-        elif state == "duplicate" or error.lower().startswith("lead already"):
-            scope = (
-                "another campaign of the team (deduplicate)" if "another" in error.lower() else "the campaign"
-            )
-            outcomes.append(
-                checkpoint.outcome(row, email, "already_in_campaign", "", f"lead already in {scope}")
-            )
-        else:
-            outcomes.append(
-                checkpoint.outcome(row, email, "failed", "", f"lemlist refused the lead: {error}"[:300])
-            )
-    return outcomes
-
-
-def _import_row(
-    hook: Any,
-    checkpoint: Checkpoint,
-    options: ImportOptions,
-    flags: dict[str, bool],
-    row: int,
-    email: str,
-    lead: dict,
-    attempted_before: bool,
-) -> dict:
-    checkpoint.attempting(row, email)
-    try:
-        fields = {k: v for k, v in lead.items() if k != "email"}
-        answer = hook.add_lead_to_campaign(options.campaign_id, email, **flags, fields=fields)
-    except Exception as exc:
-        if _is_client_error(exc):
-            # lemlist refused this one lead (e.g. a field it rejects): the row fails, the batch goes on.
-            reason = getattr(exc, "reason", "") or str(exc)
-            return checkpoint.outcome(row, email, "failed", "", f"lemlist refused the lead: {reason}"[:300])
-        raise  # transient left after the hook's retries, auth, campaign not found: the task decides
-    status, lead_id, reason = classify(answer, attempted_before)
-    if status == "imported" and not lead_id:
-        lead_id = _lookup_lead_id(hook, options.campaign_id, email)
-    return checkpoint.outcome(row, email, status, lead_id, reason)
 
 
 def _lookup_lead_id(hook: Any, campaign_id: str, email: str) -> str:

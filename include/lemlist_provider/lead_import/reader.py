@@ -10,7 +10,6 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,51 +31,15 @@ class SourceRow:
     error: str | None = None
 
 
-def project_root() -> Path:
-    """The project root (parent of ``dags/``): ``LEMLIST_PROJECT_ROOT``, else the folder holding ``include/``."""
-    env = os.environ.get("LEMLIST_PROJECT_ROOT")
-    if env:
-        return Path(env)
-    # include/lemlist_provider/lead_import/reader.py -> project root is three levels above the package.
-    return Path(__file__).resolve().parents[3]
-
-
-def is_uri(source: str) -> bool:
-    return "://" in source
-
-
-def resolve_location(location: str, root: Path | None = None) -> Any:
-    """A local ``Path`` for plain paths and ``file://`` URIs, an ``ObjectStoragePath`` for any other URI.
-
-    Relative paths resolve against the project root, so ``include/data/sample_leads.csv`` works from any
-    worker whatever its current directory.
-    """
-    if is_uri(location):
-        from airflow.sdk import ObjectStoragePath
-
-        path = ObjectStoragePath(location)
-        if path.protocol in ("file", "local"):
-            return Path(path.path)
-        return path
-    path = Path(location).expanduser()
-    if not path.is_absolute():
-        path = (root or project_root()) / path
-    return path
-
-
-def describe(path: Any) -> str:
-    return str(path)
-
-
 def _open_binary(path: Any) -> IO[bytes]:
     try:
         return path.open("rb")
     except FileNotFoundError:
-        raise LeadFileError(f"Lead source {describe(path)}: file not found.") from None
+        raise LeadFileError(f"Lead source {path}: file not found.") from None
     except IsADirectoryError:
-        raise LeadFileError(f"Lead source {describe(path)}: is a directory, not a file.") from None
+        raise LeadFileError(f"Lead source {path}: is a directory, not a file.") from None
     except PermissionError:
-        raise LeadFileError(f"Lead source {describe(path)}: permission denied when opening it.") from None
+        raise LeadFileError(f"Lead source {path}: permission denied when opening it.") from None
 
 
 class _Utf8Text:
@@ -101,10 +64,10 @@ class _Utf8Text:
             raise StopIteration
         try:
             return self._decoder.decode(chunk)
-        except UnicodeDecodeError as exc:
+        except UnicodeDecodeError:
             raise LeadFileError(
-                f"Lead source {self._name}: not UTF-8 text (invalid byte 0x{exc.object[exc.start]:02x} on line "
-                f"{self._line}). Save the file as UTF-8 (with or without BOM) and run again."
+                f"Lead source {self._name}: not UTF-8 text (an invalid byte on line {self._line}). Save the file "
+                "as UTF-8 (with or without BOM) and run again."
             ) from None
 
 
@@ -122,7 +85,7 @@ def _sniff_delimiter(header_line: str) -> str:
 
 
 def iter_csv(path: Any) -> Iterator[SourceRow]:
-    name = describe(path)
+    name = str(path)
     with _open_binary(path) as raw:
         text = _Utf8Text(raw, name)
         header_line = ""
@@ -136,9 +99,9 @@ def iter_csv(path: Any) -> Iterator[SourceRow]:
         header = next(csv.reader([header_line], delimiter=delimiter))
         mapping = HeaderMap(header)
         if not mapping.has_email:
+            # the header is file content: the message counts the columns instead of quoting them
             raise LeadFileError(
-                f"Lead source {name}: no email column (headers found: {', '.join(h for h in header if h)}). "
-                "Name one column 'email'."
+                f"Lead source {name}: no email column among its {len(header)} columns. Name one column 'email'."
             )
         reader = csv.reader(text, delimiter=delimiter)
         headers = mapping.headers
@@ -162,7 +125,7 @@ def iter_csv(path: Any) -> Iterator[SourceRow]:
 
 
 def iter_jsonl(path: Any) -> Iterator[SourceRow]:
-    name = describe(path)
+    name = str(path)
     row_number = 0
     saw_email = False
     with _open_binary(path) as raw:

@@ -10,12 +10,11 @@ import csv
 import heapq
 import itertools
 import json
-import os
-import shutil
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
+
+from lemlist_provider.paths import writing
 
 from .checkpoint import Checkpoint
 from .workspace import Workspace
@@ -96,34 +95,30 @@ def _batch_metrics(workspace: Workspace, manifest: dict) -> dict[str, float]:
 
 
 def write_report(workspace: Workspace, manifest: dict, destination: Any) -> dict:
-    """Write the results CSV to ``destination`` (``Path`` or ``ObjectStoragePath``); return the summary."""
+    """Write the results CSV to ``destination`` (``Path`` or ``ObjectStoragePath``); return the summary.
+
+    The report is published only when it accounts for every row of the source: an incomplete work folder
+    raises, and the previous report (if any) stays as it was.
+    """
     counts = dict.fromkeys(STATUSES, 0)
     rows = 0
-    # Written locally first (streaming), then copied: object stores cannot append, and a half-written
-    # report must never replace a good one.
-    local = workspace.root / "report.csv"
-    with local.open("w", encoding="utf-8", newline="") as handle:
+    with writing("output_uri", destination, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(REPORT_COLUMNS)
         for outcome in iter_outcomes(workspace, manifest):
             rows += 1
-            status = outcome["status"]
-            counts[status] = counts.get(status, 0) + 1
-            writer.writerow(
-                [
-                    outcome["row"],
-                    outcome["email"],
-                    status,
-                    outcome.get("lead_id", ""),
-                    outcome.get("reason", ""),
-                ]
+            counts[outcome["status"]] = counts.get(outcome["status"], 0) + 1
+            writer.writerow([outcome["row"], outcome["email"], outcome["status"], outcome.get("lead_id", ""),
+                             outcome.get("reason", "")])  # fmt: skip
+        if rows != int(manifest.get("total_rows", rows)):
+            raise RuntimeError(
+                f"report accounts for {rows} rows but the source had {manifest.get('total_rows')}: work folder "
+                f"{workspace.root} is incomplete"
             )
-    _publish(local, destination)
     metrics = _batch_metrics(workspace, manifest)
-    duration = round(time.time() - float(manifest.get("started_at", time.time())), 3)
     sent = counts.get("imported", 0) + counts.get("already_in_campaign", 0)
     import_seconds = metrics.pop("import_seconds")
-    summary = {
+    return {
         "campaign_id": manifest.get("campaign_id"),
         "source": manifest.get("source"),
         "report": str(destination),
@@ -131,33 +126,12 @@ def write_report(workspace: Workspace, manifest: dict, destination: Any) -> dict
         "dry_run": bool(manifest.get("dry_run")),
         "total_rows": rows,
         "counts": {k: v for k, v in counts.items() if v or k in STATUSES},
-        "duration_seconds": duration,
+        "duration_seconds": round(time.time() - float(manifest.get("started_at", time.time())), 3),
         "import_seconds": import_seconds,
         "leads_per_second": round(sent / import_seconds, 3) if import_seconds else 0.0,
-        "requests": int(metrics["requests"]),
-        "rate_limited": int(metrics["rate_limited"]),
-        "retries": int(metrics["retries"]),
-        "failures": int(metrics["failures"]),
+        **{k: int(metrics[k]) for k in ("requests", "rate_limited", "retries", "failures")},
         "waited_seconds": round(metrics["waited_seconds"], 3),
     }
-    if rows != int(manifest.get("total_rows", rows)):
-        raise RuntimeError(
-            f"report accounts for {rows} rows but the source had {manifest.get('total_rows')}: work folder "
-            f"{workspace.root} is incomplete"
-        )
-    return summary
-
-
-def _publish(local: Path, destination: Any) -> None:
-    """Local: copy then atomic rename. Object storage: one streamed upload."""
-    if isinstance(destination, Path):
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        tmp = destination.with_name(destination.name + ".tmp")
-        shutil.copyfile(local, tmp)
-        os.replace(tmp, destination)
-        return
-    with local.open("rb") as src, destination.open("wb") as dst:
-        shutil.copyfileobj(src, dst, 1 << 20)
 
 
 def run_summary_line(summary: dict) -> str:

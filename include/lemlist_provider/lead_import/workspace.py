@@ -11,13 +11,13 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
 
+from lemlist_provider.settings import import_work_dir
+
 from .errors import OutputLocationError
-from .reader import describe, project_root, resolve_location
 
 WORK_FOLDER = ".lemlist_import"
 
@@ -36,31 +36,14 @@ def _probe_writable(folder: Any) -> None:
     probe.unlink()
 
 
-def output_folder(source: str | None, output_uri: str | None) -> Any:
-    """The folder (``Path`` or ``ObjectStoragePath``) that takes the report; checked writable.
-
-    ``output_uri`` wins; else the source's own folder; inline leads without ``output_uri`` go to
-    ``include/data/`` of the project.
-    """
-    if output_uri:
-        folder = resolve_location(output_uri)
-        origin = f"output_uri {output_uri}"
-    elif source:
-        folder = resolve_location(source).parent
-        origin = f"the source's folder {describe(folder)}"
-    else:
-        folder = project_root() / "include" / "data"
-        origin = f"{folder} (inline leads)"
+def output_folder(folder: Any) -> Any:
+    """``folder`` (a ``Path`` or ``ObjectStoragePath`` inside the output roots), checked writable."""
     try:
         _probe_writable(folder)
     except Exception as exc:  # any filesystem may refuse in its own way (PermissionError, 403, read-only fs)
-        hint = (
-            "Choose another output_uri."
-            if output_uri
-            else "Set the output_uri param to a writable folder or URI."
-        )
         raise OutputLocationError(
-            f"Cannot write the import report and staging files to {origin}: {type(exc).__name__}: {exc}. {hint}"
+            f"Cannot write the import report and staging files to output_uri {folder}: {type(exc).__name__}: "
+            f"{exc}. Choose another output_uri."
         ) from None
     return folder
 
@@ -73,12 +56,11 @@ class Workspace:
 
     @classmethod
     def for_run(cls, output: Any, dag_id: str, run_id: str) -> Workspace:
-        """Next to the report when that is local; under ``LEMLIST_IMPORT_WORK_DIR`` (or the temp dir) otherwise."""
+        """Next to the report when that is local; under ``[lemlist] import_work_dir`` otherwise."""
         key = run_key(dag_id, run_id)
         if isinstance(output, Path):
             return cls(output / WORK_FOLDER / key)
-        base = Path(os.environ.get("LEMLIST_IMPORT_WORK_DIR") or tempfile.gettempdir())
-        return cls(base / "lemlist_import" / key)
+        return cls(import_work_dir() / "lemlist_import" / key)
 
     def create(self) -> Workspace:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -1,1 +1,1 @@
-"""lemlist operators: added with the pipelines (lead import, enrichment, unsubscribes, exports)."""
+"""lemlist operators: ``base`` (what every lemlist task shares), then one module per domain."""

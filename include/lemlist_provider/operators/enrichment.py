@@ -1,108 +1,77 @@
 """Operators of the enrichment pipeline: credits, start, collect, report.
 
 Modelled on the dbt Cloud provider: ``LemlistEnrichOperator`` starts the remote work and can wait for it
-itself (``wait_for_completion=True``: it defers to ``LemlistEnrichmentTrigger`` and ``execute_complete``
-fetches the results, failing closed on a malformed event), or leave the wait to ``LemlistEnrichmentSensor``
-and the collection to ``LemlistEnrichmentResultsOperator`` as the ``lemlist_enrichment`` DAG does.
+itself (``wait_for_completion=True``: deferred to ``LemlistEnrichmentTrigger``, or that trigger run in the
+worker; either way ``execute_complete`` fetches the results, failing closed on a malformed event), or leave
+the wait to ``LemlistEnrichmentSensor`` and the collection to ``LemlistEnrichmentResultsOperator`` as the
+``lemlist_enrichment`` DAG does.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from lemlist_provider.enrichment.credits import credits_of, plan_credits
+from lemlist_provider import paths
+from lemlist_provider.enrichment.credits import credits_of, plan_credits, require_credits
 from lemlist_provider.enrichment.items import build_items, items_from_leads, kinds_for, read_rows
-from lemlist_provider.enrichment.results import status_counts, write_results
-from lemlist_provider.enrichment.starts import (
-    Ledger,
-    collect_results,
-    start_enrichments,
-    wait_sync,
-    write_back,
-)
-from lemlist_provider.triggers.enrichment import (
-    DEFAULT_POLL,
-    EVENT_STATUSES,
-    LemlistEnrichmentTrigger,
-    truncate_ids,
-)
+from lemlist_provider.enrichment.results import run_summary_line, status_counts, write_results
+from lemlist_provider.enrichment.starts import Ledger, collect_results, start_enrichments, write_back
+from lemlist_provider.enrichment.wait import DEFAULT_POLL, check_event
+from lemlist_provider.figures import FIGURES
+from lemlist_provider.operators.base import LemlistBaseOperator, as_bool, as_list, given, run_output
+from lemlist_provider.triggers.base import run_in_worker
+from lemlist_provider.triggers.enrichment import LemlistEnrichmentTrigger
 
 INSUFFICIENT_MODES = ("fail", "partial")
 
 
-def _hook(conn_id: str) -> Any:
-    from lemlist_provider.hooks.lemlist import LemlistHook
-
-    return LemlistHook(conn_id)
-
-
-def resolve_path(path: str | os.PathLike) -> Path:
-    """A relative path is taken from the project folder (the parent of the DAGs folder)."""
-    candidate = Path(path).expanduser()
-    if candidate.is_absolute() or candidate.exists():
-        return candidate
-    dags = os.environ.get("AIRFLOW__CORE__DAGS_FOLDER")
-    if dags:
-        return Path(dags).resolve().parent / candidate
-    return candidate
-
-
-class LemlistCreditsOperator(BaseOperator):
+class LemlistCreditsOperator(LemlistBaseOperator):
     """Read ``GET /team/credits``; fail when fewer than ``min_credits`` are left. Returns ``{"credits": N}``."""
 
-    template_fields: Sequence[str] = ("min_credits",)
+    template_fields: Sequence[str] = (*LemlistBaseOperator.template_fields, "min_credits")
 
-    def __init__(
-        self, *, lemlist_conn_id: str = "lemlist_default", min_credits: int | None = None, **kwargs: Any
-    ) -> None:
-        kwargs.setdefault("pool", "lemlist_api")
+    def __init__(self, *, min_credits: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.lemlist_conn_id = lemlist_conn_id
         self.min_credits = min_credits
 
     def execute(self, context: Any) -> dict[str, Any]:
-        hook = _hook(self.lemlist_conn_id)
-        credits = credits_of(hook.get_credits())
+        credits = credits_of(self.hook.get_credits())
         self.log.info("lemlist credits available: %d", credits)
-        if self.min_credits is not None and credits < int(self.min_credits):
-            raise AirflowFailException(
-                f"lemlist has {credits} credits left, fewer than the {self.min_credits} required"
-            )
-        return {"credits": credits, "http": hook.metrics()}
+        require_credits(credits, self.min_credits)
+        return {"credits": credits, "http": self.hook.metrics()}
 
 
-class LemlistEnrichOperator(BaseOperator):
+class LemlistEnrichOperator(LemlistBaseOperator):
     """Start lemlist enrichments for leads, people, a campaign's leads or a file's rows.
 
     Inputs (any combination): ``lead_ids`` (``POST /leads/{id}/enrich``, 409 = skipped unless ``force``);
     ``people`` (dicts with email / linkedinUrl / firstName+lastName+companyName, or emails) and the rows of
-    ``source`` (CSV or JSON Lines) through ``POST /v2/enrichments/bulk`` in chunks of at most 500;
-    ``campaign_id``: the campaign's leads (one ``export/leads`` call), enriched in bulk with their data, and
-    skipped when an earlier run wrote a final ``enrichmentStatus`` on them (unless ``force``);
+    ``source`` (CSV or JSON Lines inside the input roots) through ``POST /v2/enrichments/bulk`` in chunks of at
+    most 500; ``campaign_id``: the campaign's leads (one ``export/leads`` call), enriched in bulk with their
+    data, and skipped when an earlier run wrote a final ``enrichmentStatus`` on them (unless ``force``);
     ``campaign_status`` (e.g. ``"running"``): the same for every campaign in that status, which with
     ``write_back`` is how the scheduled DAG enriches only the new leads of active campaigns.
 
     Credits first: the worst case (items x types x ``credit_cost``) is compared to ``GET /team/credits`` and
     ``max_credits``; too few fails with needed vs available, or ``on_insufficient_credits="partial"`` starts
-    only what fits. A start is never resent (see ``enrichment/starts.py``); ``ledger_path`` makes a retried
-    task skip what an earlier try sent.
+    only what fits. A start is never resent (see ``enrichment/starts.py``); the ledger (``ledger_path``, by
+    default beside the run's results) makes a retried task skip what an earlier try sent. The results file
+    (``output_path``, default ``<output root>/<dag_id>/<run_id>.csv``) is checked before anything is spent.
 
     Returns (XCom) ``{"enrichment_ids", "records", "counts", "credits", "http"}``. With
-    ``wait_for_completion=True`` it also waits (deferred by default) and writes ``output_path`` itself.
+    ``wait_for_completion=True`` it also waits (deferred when ``deferrable``) and writes ``output_path``.
     """
 
     template_fields: Sequence[str] = (
-        "lead_ids", "people", "campaign_id", "campaign_status", "source", "enrichments", "force", "max_credits",
-        "on_insufficient_credits", "ledger_path", "output_path",
+        *LemlistBaseOperator.template_fields, "lead_ids", "people", "campaign_id", "campaign_status", "source",
+        "enrichments", "force", "max_credits", "on_insufficient_credits", "ledger_path", "output_path",
     )  # fmt: skip
 
     def __init__(
@@ -120,9 +89,8 @@ class LemlistEnrichOperator(BaseOperator):
         credit_cost: int = 1,
         chunk_size: int = 500,
         ledger_path: str | None = None,
-        lemlist_conn_id: str = "lemlist_default",
         wait_for_completion: bool = False,
-        deferrable: bool = True,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         output_path: str | None = None,
         timeout: float = 3600.0,
         first_poll: float = DEFAULT_POLL["first_poll"],
@@ -130,7 +98,6 @@ class LemlistEnrichOperator(BaseOperator):
         max_interval: float = DEFAULT_POLL["max_interval"],
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("pool", "lemlist_api")
         super().__init__(**kwargs)
         self.lead_ids = lead_ids
         self.people = people
@@ -144,7 +111,6 @@ class LemlistEnrichOperator(BaseOperator):
         self.credit_cost = credit_cost
         self.chunk_size = chunk_size
         self.ledger_path = ledger_path
-        self.lemlist_conn_id = lemlist_conn_id
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         self.output_path = output_path
@@ -153,37 +119,42 @@ class LemlistEnrichOperator(BaseOperator):
         self.backoff = backoff
         self.max_interval = max_interval
 
-    # -- start ----------------------------------------------------------------------------------------
+    def _files(self, context: Any) -> tuple[Any, Ledger]:
+        """The results file (checked writable now, before any credit is spent) and the ledger."""
+        output = given(self.output_path) or run_output(context, ".csv")
+        ledger = given(self.ledger_path) or (f"{output}.starts.jsonl" if output else None)
+        for param, value in (("output_path", output), ("ledger_path", ledger)):
+            if value is not None:
+                paths.check_replaceable(param, paths.output_location(param, value))
+        return output, Ledger(paths.output_location("ledger_path", ledger) if ledger else None)
+
     def execute(self, context: Any) -> dict[str, Any]:
         if self.on_insufficient_credits not in INSUFFICIENT_MODES:
             raise AirflowFailException(f"on_insufficient_credits must be one of {INSUFFICIENT_MODES}")
-        enrichments = (
-            [self.enrichments] if isinstance(self.enrichments, str) else list(self.enrichments or [])
-        )
+        enrichments = as_list(self.enrichments) or []
         try:
             kinds = kinds_for(enrichments)
+            rows = read_rows(paths.input_location("source", self.source)) if given(self.source) else None
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from None
-        force = bool(self.force)
-        hook = _hook(self.lemlist_conn_id)
-        rows = read_rows(resolve_path(self.source)) if self.source else None
-        items = build_items(lead_ids=self._list(self.lead_ids), people=self._list(self.people), rows=rows)
+        output, ledger = self._files(context)
+        force = as_bool(self.force)
+        items = build_items(lead_ids=as_list(self.lead_ids), people=as_list(self.people), rows=rows)
         skipped: list[dict] = []
-        campaign_ids = [self.campaign_id] if self.campaign_id else []
-        if self.campaign_status:
-            campaigns = hook.list_campaigns(status=self.campaign_status)
+        campaign_ids = [self.campaign_id] if given(self.campaign_id) else []
+        if given(self.campaign_status):
+            campaigns = self.hook.list_campaigns(status=self.campaign_status)
             campaign_ids += [c["_id"] for c in campaigns if c.get("_id") and c["_id"] not in campaign_ids]
             self.log.info("%d %s campaign(s): %s", len(campaign_ids), self.campaign_status, campaign_ids)
         for campaign_id in campaign_ids:
-            leads = hook.export_campaign_leads(campaign_id, state="all", format="json") or []
+            leads = self.hook.export_campaign_leads(campaign_id, state="all", format="json") or []
             campaign_items, campaign_skipped = items_from_leads(leads, force=force)
             known = {i["key"] for i in items}
             items += [i for i in campaign_items if i["key"] not in known]
             skipped += campaign_skipped
-        ledger = Ledger(self.ledger_path)
         fresh = [i for i in items if i["key"] not in ledger.records]
-        credits_before = credits_of(hook.get_credits())
-        max_credits = None if self.max_credits in (None, "") else int(self.max_credits)
+        credits_before = credits_of(self.hook.get_credits())
+        max_credits = None if given(self.max_credits) is None else int(self.max_credits)
         plan = plan_credits(fresh, len(kinds) * int(self.credit_cost), credits_before, max_credits)
         self.log.info(
             "lemlist enrichment: %d inputs (%d already sent by an earlier try, %d skipped as already enriched), "
@@ -198,15 +169,9 @@ class LemlistEnrichOperator(BaseOperator):
             )
         start_items = [i for i in items if i["key"] in ledger.records] + plan.selected
         records, counters = start_enrichments(
-            hook,
-            start_items,
-            enrichments,
-            kinds,
-            force=force,
-            chunk_size=self.chunk_size,
-            ledger=ledger,
+            self.hook, start_items, enrichments, kinds, force=force, chunk_size=self.chunk_size, ledger=ledger,
             log=self.log,
-        )
+        )  # fmt: skip
         records += [{**i, "enrichmentId": None, "status": "skipped_credits",
                      "error": f"left out: {plan.needed} credits needed, budget {plan.budget}"} for i in plan.unaffordable]  # fmt: skip
         records += [
@@ -222,188 +187,120 @@ class LemlistEnrichOperator(BaseOperator):
             "counts": status_counts(records),
             "credits": {"before": credits_before, "needed": plan.needed, "budget": plan.budget},
             "http": {
-                **hook.metrics(),
+                **self.hook.metrics(),
                 **counters,
                 "starts": counters["bulk_calls"] + counters["single_calls"],
             },
             "enrichments": enrichments,
+            "output": output,
         }
         self.log.info("lemlist enrichment started: %s", json.dumps(result["counts"]))
         if not self.wait_for_completion:
             return result
-        if not ids:
-            return self._finish(hook, result, [])
-        if self.deferrable:
-            context["ti"].xcom_push(key="started", value=result)
-            self.defer(
-                trigger=LemlistEnrichmentTrigger(
-                    enrichment_ids=ids,
-                    deadline=time.time() + self.wait_timeout,
-                    lemlist_conn_id=self.lemlist_conn_id,
-                    first_poll=self.first_poll,
-                    backoff=self.backoff,
-                    max_interval=self.max_interval,
-                ),  # fmt: skip
-                method_name="execute_complete",
-                timeout=timedelta(seconds=self.wait_timeout + 120),
-            )
-        _, _, pending = wait_sync(
-            hook, ids, timeout=self.wait_timeout, first_poll=self.first_poll, backoff=self.backoff,
-            max_interval=self.max_interval,
+        trigger = LemlistEnrichmentTrigger(
+            enrichment_ids=ids, deadline=time.time() + self.wait_timeout, lemlist_conn_id=self.lemlist_conn_id,
+            first_poll=float(self.first_poll), backoff=float(self.backoff), max_interval=float(self.max_interval),
         )  # fmt: skip
-        result = self._finish(hook, result, pending)
-        if pending:
-            raise AirflowException(
-                f"lemlist enrichments not final after {self.wait_timeout:.0f} s: {len(pending)} still pending: "
-                f"{truncate_ids(pending)} (results so far in {result.get('output')})"
-            )
-        return result
+        if self.deferrable and ids:
+            context["ti"].xcom_push(key="started", value=result)
+            self.defer(trigger=trigger, method_name="execute_complete",
+                       timeout=timedelta(seconds=self.wait_timeout + 120))  # fmt: skip
+        return self._complete(result, run_in_worker(trigger))
 
-    @staticmethod
-    def _list(value: Any) -> list | None:
-        if value in (None, "", []):
-            return None
-        if isinstance(value, str):
-            return [v.strip() for v in value.split(",") if v.strip()]
-        return list(value)
-
-    # -- after the wait (deferrable) --------------------------------------------------------------------
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict[str, Any]:
-        if not isinstance(event, dict) or event.get("status") not in EVENT_STATUSES:
-            raise AirflowException(f"lemlist enrichment trigger sent an unexpected event: {str(event)[:300]}")
-        if any(not isinstance(event.get(k), list) for k in ("done", "failed", "pending")):
-            raise AirflowException(
-                f"lemlist enrichment trigger event lacks done/failed/pending: {str(event)[:300]}"
-            )
-        if event["status"] == "error":
-            raise AirflowException(event.get("message") or "lemlist enrichment polling failed")
         started = context["ti"].xcom_pull(task_ids=self.task_id, key="started")
         if not isinstance(started, dict):
             raise AirflowException("the started enrichments of this task are missing from XCom")
-        result = self._finish(_hook(self.lemlist_conn_id), started, event["pending"])
-        if event["status"] == "timeout":
-            raise AirflowException(
-                f"lemlist enrichments not final after {self.wait_timeout:.0f} s: {len(event['pending'])} still pending: "
-                f"{truncate_ids(event['pending'])} (results so far in {result.get('output')})"
-            )
-        return result
+        return self._complete(started, event)
 
-    def _finish(self, hook: Any, started: dict, pending: list[str]) -> dict[str, Any]:
-        rows = collect_results(hook, started["records"], pending_ids=pending)
-        out = {k: v for k, v in started.items() if k != "records"}
-        out["counts"] = status_counts(rows)
-        if self.output_path:
-            out["output"] = str(write_results(rows, resolve_path(self.output_path)))
+    def _complete(self, started: dict, event: Any) -> dict[str, Any]:
+        event = check_event(event)
+        rows = collect_results(self.hook, started["records"], pending_ids=event["pending"])
+        out = {k: v for k, v in started.items() if k != "records"} | {"counts": status_counts(rows)}
+        if out.get("output"):
+            out["output"] = write_results(rows, paths.output_location("output_path", out["output"]))
+        if event["status"] == "timeout":
+            raise AirflowException(f"{event['message']} (results so far in {out.get('output')})")
         return out
 
 
-class LemlistEnrichmentResultsOperator(BaseOperator):
+class LemlistEnrichmentResultsOperator(LemlistBaseOperator):
     """Collect the results of started enrichments into a file (CSV or JSON Lines), optionally writing them
     back on the leads as variables. Reads each final enrichment once (``GET /enrich/{id}``).
 
-    :param started: the XCom of ``LemlistEnrichOperator`` (templated)
+    :param started: the XCom of ``LemlistEnrichOperator`` (templated); its ``output`` is the default file
     :param waited: the XCom of ``LemlistEnrichmentSensor`` (ids still pending are not read)
-    :param output_path: results file; ``.csv`` for CSV, anything else JSON Lines
+    :param output_path: results file inside the output roots; ``.csv`` for CSV, anything else JSON Lines
     :param write_back: set ``enrichmentStatus``, ``enrichedEmail``, ... on each enriched lead
     """
 
-    template_fields: Sequence[str] = ("started", "waited", "output_path", "write_back")
+    template_fields: Sequence[str] = (
+        *LemlistBaseOperator.template_fields, "started", "waited", "output_path", "write_back",
+    )  # fmt: skip
 
     def __init__(
-        self,
-        *,
-        started: Any,
-        output_path: str,
-        waited: Any = None,
-        write_back: Any = False,
-        lemlist_conn_id: str = "lemlist_default",
+        self, *, started: Any, output_path: str | None = None, waited: Any = None, write_back: Any = False,
         **kwargs: Any,
-    ) -> None:
-        kwargs.setdefault("pool", "lemlist_api")
+    ) -> None:  # fmt: skip
         super().__init__(**kwargs)
         self.started = started
         self.waited = waited
         self.output_path = output_path
         self.write_back = write_back
-        self.lemlist_conn_id = lemlist_conn_id
 
     def execute(self, context: Any) -> dict[str, Any]:
         if not isinstance(self.started, dict) or "records" not in self.started:
             raise AirflowException("started enrichments missing: pass the XCom of LemlistEnrichOperator")
-        pending = (self.waited or {}).get("pending", []) if isinstance(self.waited, dict) else []
-        hook = _hook(self.lemlist_conn_id)
-        rows = collect_results(hook, self.started["records"], pending_ids=pending)
-        path = write_results(rows, resolve_path(self.output_path))
-        written = write_back(hook, rows, self.log) if self.write_back else {}
+        output = given(self.output_path) or self.started.get("output") or run_output(context, ".csv")
+        target = paths.output_location("output_path", output)
+        pending = self.waited.get("pending", []) if isinstance(self.waited, dict) else []
+        rows = collect_results(self.hook, self.started["records"], pending_ids=pending)
+        path = write_results(rows, target)
+        written = write_back(self.hook, rows, self.log) if as_bool(self.write_back) else {}
         counts = status_counts(rows)
         self.log.info("lemlist enrichment results: %s -> %s", json.dumps(counts), path)
-        return {"output": str(path), "counts": counts, "http": hook.metrics(), **written}
+        return {"output": path, "counts": counts, "http": self.hook.metrics(), **written}
 
 
-class LemlistEnrichmentReportOperator(BaseOperator):
+class LemlistEnrichmentReportOperator(LemlistBaseOperator):
     """The run's summary: counts per status, credits before/after/used, requests, 429s and retries;
     written as JSON next to the results and returned as XCom."""
 
-    template_fields: Sequence[str] = ("credits_before", "started", "waited", "collected")
+    template_fields: Sequence[str] = (
+        *LemlistBaseOperator.template_fields, "credits_before", "started", "waited", "collected",
+    )  # fmt: skip
 
     def __init__(
-        self,
-        *,
-        credits_before: Any,
-        started: Any,
-        collected: Any,
-        waited: Any = None,
-        lemlist_conn_id: str = "lemlist_default",
-        **kwargs: Any,
+        self, *, credits_before: Any, started: Any, collected: Any, waited: Any = None, **kwargs: Any
     ) -> None:
-        kwargs.setdefault("pool", "lemlist_api")
         super().__init__(**kwargs)
         self.credits_before = credits_before
         self.started = started
         self.waited = waited
         self.collected = collected
-        self.lemlist_conn_id = lemlist_conn_id
 
     def execute(self, context: Any) -> dict[str, Any]:
-        hook = _hook(self.lemlist_conn_id)
-        after = credits_of(hook.get_credits())
-        before = (
-            self.credits_before.get("credits")
-            if isinstance(self.credits_before, dict)
-            else self.credits_before
+        after = credits_of(self.hook.get_credits())
+        credits_before, started, waited, collected = (
+            value if isinstance(value, dict) else {}
+            for value in (self.credits_before, self.started, self.waited, self.collected)
         )
-        started = self.started if isinstance(self.started, dict) else {}
-        waited = self.waited if isinstance(self.waited, dict) else {}
-        collected = self.collected if isinstance(self.collected, dict) else {}
-        parts = [
-            (self.credits_before or {}).get("http", {}) if isinstance(self.credits_before, dict) else {},
-            started.get("http", {}), collected.get("http", {}), hook.metrics(),
-        ]  # fmt: skip
-        http = {
-            k: int(sum(p.get(k, 0) for p in parts))
-            for k in ("requests", "rate_limited", "retries", "failures")
-        }
-        polls = int(waited.get("polls", 0))
-        http["requests"] += polls
-        http["rate_limited"] += int(waited.get("rate_limited", 0))
-        http["retries"] += int(waited.get("retries", 0))
-        http.update(starts=int(started.get("http", {}).get("starts", 0)), polls=polls)
+        before = credits_before.get("credits")
+        parts = [credits_before.get("http", {}), started.get("http", {}), collected.get("http", {}),
+                 self.hook.metrics(), {"requests": waited.get("polls", 0), **waited}]  # fmt: skip
+        http = {k: int(sum(p.get(k, 0) or 0 for p in parts)) for k in (*FIGURES, "failures")}
+        http.update(starts=int(started.get("http", {}).get("starts", 0)), polls=int(waited.get("polls", 0)))
         summary = {
             "counts": collected.get("counts", {}),
-            "credits": {
-                "before": before,
-                "after": after,
-                "used": (before - after) if isinstance(before, int) else None,
-            },
+            "credits": {"before": before, "after": after,
+                        "used": (before - after) if isinstance(before, int) else None},
             "http": http,
             "output": collected.get("output"),
             "enrichments": started.get("enrichments", []),
-        }
+        }  # fmt: skip
         if collected.get("output"):
-            Path(collected["output"]).with_suffix(".summary.json").write_text(
-                json.dumps(summary, indent=2) + "\n"
-            )
-        from lemlist_provider.enrichment.results import run_summary_line
-
+            target = paths.output_location("output_path", collected["output"])
+            with paths.writing("output_path", target.with_suffix(".summary.json"), "w") as handle:
+                handle.write(json.dumps(summary, indent=2) + "\n")
         self.log.info(run_summary_line(summary))
         return summary

@@ -1,1 +1,1 @@
-"""lemlist sensors: added with the pipelines (lead import, enrichment, unsubscribes, exports)."""
+"""lemlist sensors: wait for enrichments and exports, deferred to their triggers or poking."""

@@ -1,1 +1,1 @@
-"""lemlist triggers: added with the pipelines (lead import, enrichment, unsubscribes, exports)."""
+"""lemlist triggers: the waits for enrichments and exports, run in the triggerer (or in a worker)."""

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from lemlist_provider import paths
+from lemlist_provider.hooks.errors import LemlistNotFoundError
 from lemlist_provider.lead_import import (
     ENRICHMENT_FLAGS,
     ImportOptions,
@@ -25,40 +26,29 @@ from lemlist_provider.lead_import import (
     iter_inline,
     iter_source,
     output_folder,
-    resolve_location,
     run_key,
     run_summary_line,
     stage_rows,
     write_report,
 )
+from lemlist_provider.operators.base import LemlistBaseOperator, as_bool, given
 
-LEMLIST_POOL = "lemlist_api"
 STRATEGIES = ("per_lead", "csv_upload")
 
 
-def _hook(conn_id: str) -> Any:
-    from lemlist_provider.hooks.lemlist import LemlistHook
-
-    return LemlistHook(lemlist_conn_id=conn_id)
-
-
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
-class LemlistValidateLeadsOperator(BaseOperator):
+class LemlistValidateLeadsOperator(LemlistBaseOperator):
     """Stream the source once: validate, dedupe, drop unsubscribed, stage valid rows in batches.
 
     Returns the list of batch descriptors (``{"work_dir", "batch", "rows", "first_row", "last_row"}``) to
-    map the import over, and pushes ``work_dir`` for the report. A file that cannot be read fails the task
-    at once (no retries: the file will not fix itself) with a message naming the file and the problem.
+    map the import over, and pushes ``work_dir`` for the report. The source must lie in the input roots and
+    the output folder (``output_uri``, default ``<first output root>/<dag_id>``) in the output roots. A file
+    that cannot be used fails the task at once (no retries: the file will not fix itself) with a message
+    naming the file and the problem, never its content.
     """
 
     template_fields: Sequence[str] = (
-        "campaign_id", "source", "leads", "output_uri", "batch_size", "deduplicate", "skip_unsubscribed",
-        "enrichment", "dry_run", "strategy",
+        *LemlistBaseOperator.template_fields, "campaign_id", "source", "leads", "output_uri", "batch_size",
+        "deduplicate", "skip_unsubscribed", "enrichment", "dry_run", "strategy",
     )  # fmt: skip
     ui_color = "#e8f1ff"
 
@@ -75,11 +65,9 @@ class LemlistValidateLeadsOperator(BaseOperator):
         enrichment: dict[str, bool] | None = None,
         dry_run: bool = False,
         strategy: str = "per_lead",
-        lemlist_conn_id: str = "lemlist_default",
-        pool: str = LEMLIST_POOL,
         **kwargs: Any,
     ) -> None:
-        super().__init__(pool=pool, **kwargs)
+        super().__init__(**kwargs)
         self.campaign_id = campaign_id
         self.source = source
         self.leads = leads
@@ -90,7 +78,6 @@ class LemlistValidateLeadsOperator(BaseOperator):
         self.enrichment = enrichment or {}
         self.dry_run = dry_run
         self.strategy = strategy
-        self.lemlist_conn_id = lemlist_conn_id
 
     def execute(self, context: Any) -> list[dict]:
         started = time.time()
@@ -103,43 +90,32 @@ class LemlistValidateLeadsOperator(BaseOperator):
         if strategy not in STRATEGIES:
             raise AirflowFailException(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
         leads = self.leads if isinstance(self.leads, list) and self.leads else None
-        source = (
-            None if leads else (str(self.source).strip() if self.source not in (None, "", "None") else None)
-        )
+        source = None if leads else given(self.source)
         if not leads and not source:
             raise AirflowFailException(
                 "Nothing to import: give a source (path or URI) or an inline list of leads."
             )
-        output_uri = self.output_uri if self.output_uri not in (None, "", "None") else None
-        try:
-            output = output_folder(source, output_uri)
-        except OutputLocationError as exc:
-            raise AirflowFailException(str(exc)) from None
-
         dag_id = context["dag"].dag_id if context.get("dag") else "lemlist_lead_import"
         run_id = context.get("run_id") or context["dag_run"].run_id
-        workspace = Workspace.for_run(output, dag_id, run_id).create()
+        location = paths.input_location("source", source) if source else None
+        folder = paths.output_location("output_uri", given(self.output_uri) or paths.default_output(dag_id))
+        stem = Path(str(location)).stem if location else f"inline_leads_{run_key(dag_id, run_id)}"
+        report = folder / f"{stem}.results.csv"
+        paths.check_replaceable("output_uri", report)
+        try:
+            output_folder(folder)
+        except OutputLocationError as exc:
+            raise AirflowFailException(str(exc)) from None
+        workspace = Workspace.for_run(folder, dag_id, run_id).create()
         context["ti"].xcom_push(key="work_dir", value=str(workspace.root))
 
-        hook = _hook(self.lemlist_conn_id)
-        self._check_campaign(hook, campaign_id)
+        self._check_campaign(campaign_id)
         unsubscribes = None
-        if _as_bool(self.skip_unsubscribed):
-            unsubscribes = Unsubscribes.from_entries(hook.paginate("/unsubscribes"))
-            self.log.info(
-                "lemlist unsubscribe list: %d emails, %d domains",
-                len(unsubscribes.emails),
-                len(unsubscribes.domains),
-            )
-
-        if leads:
-            rows = iter_inline(leads)
-            stem = f"inline_leads_{run_key(dag_id, run_id)}"
-        else:
-            location = resolve_location(source)
-            rows = iter_source(location)
-            stem = Path(str(location)).stem
-        report = output / f"{stem}.results.csv"
+        if as_bool(self.skip_unsubscribed):
+            unsubscribes = Unsubscribes.from_entries(self.hook.paginate("/unsubscribes"))
+            self.log.info("lemlist unsubscribe list: %d emails, %d domains", len(unsubscribes.emails),
+                          len(unsubscribes.domains))  # fmt: skip
+        rows = iter_inline(leads) if leads else iter_source(location)
         try:
             manifest = stage_rows(
                 rows, workspace, batch_size=int(self.batch_size), unsubscribes=unsubscribes, log=self.log
@@ -147,18 +123,11 @@ class LemlistValidateLeadsOperator(BaseOperator):
         except LeadFileError as exc:
             raise AirflowFailException(str(exc)) from None
         manifest.update(
-            campaign_id=campaign_id,
-            source=source or f"inline ({len(leads or [])} leads)",
-            report=str(report),
-            strategy=strategy,
-            dry_run=_as_bool(self.dry_run),
-            deduplicate=_as_bool(self.deduplicate),
-            enrichment={k: _as_bool((self.enrichment or {}).get(k)) for k in ENRICHMENT_FLAGS},
-            started_at=started,
-            dag_id=dag_id,
-            run_id=run_id,
-            validate_metrics=hook.metrics(),
-        )
+            campaign_id=campaign_id, source=source or f"inline ({len(leads or [])} leads)", report=str(report),
+            strategy=strategy, dry_run=as_bool(self.dry_run), deduplicate=as_bool(self.deduplicate),
+            enrichment={k: as_bool((self.enrichment or {}).get(k)) for k in ENRICHMENT_FLAGS},
+            started_at=started, dag_id=dag_id, run_id=run_id, validate_metrics=self.hook.metrics(),
+        )  # fmt: skip
         workspace.write_manifest(manifest)
         counts = manifest["counts"]
         self.log.info(
@@ -168,40 +137,29 @@ class LemlistValidateLeadsOperator(BaseOperator):
         )  # fmt: skip
         return [{"work_dir": str(workspace.root), **batch} for batch in manifest["batches"]]
 
-    def _check_campaign(self, hook: Any, campaign_id: str) -> None:
+    def _check_campaign(self, campaign_id: str) -> None:
         """Fail before reading anything when the campaign does not exist: retries would not help."""
-        from lemlist_provider.hooks.errors import LemlistNotFoundError
-
         try:
-            hook.get_campaign(campaign_id)
+            self.hook.get_campaign(campaign_id)
         except LemlistNotFoundError:
             raise AirflowFailException(
                 f"lemlist campaign {campaign_id} not found for connection '{self.lemlist_conn_id}'"
             ) from None
 
 
-class LemlistImportLeadBatchOperator(BaseOperator):
+class LemlistImportLeadBatchOperator(LemlistBaseOperator):
     """Add the leads of one staged batch to the campaign; resumable after a kill (see ``lead_import.batch``).
 
     Meant to be mapped: ``.partial(...).expand(batch=validate.output)``. Runs in the ``lemlist_api`` pool, and
     the hook paces every request to the key's budget, so any number of batches keeps the key within limits.
     """
 
-    template_fields: Sequence[str] = ("batch",)
+    template_fields: Sequence[str] = (*LemlistBaseOperator.template_fields, "batch")
     ui_color = "#fff3e0"
 
-    def __init__(
-        self,
-        *,
-        batch: dict,
-        lemlist_conn_id: str = "lemlist_default",
-        progress_every: float = 5.0,
-        pool: str = LEMLIST_POOL,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(pool=pool, **kwargs)
+    def __init__(self, *, batch: dict, progress_every: float = 5.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.batch = batch
-        self.lemlist_conn_id = lemlist_conn_id
         self.progress_every = progress_every
 
     def execute(self, context: Any) -> dict:
@@ -217,35 +175,29 @@ class LemlistImportLeadBatchOperator(BaseOperator):
         )
         # the "lemlist campaign" extra link (lemlist_provider.links) reads it
         context["ti"].xcom_push(key="lemlist_campaign_id", value=options.campaign_id)
-        hook = None if options.dry_run else _hook(self.lemlist_conn_id)
-        from lemlist_provider.hooks.errors import LemlistNotFoundError
-
         try:
-            result = import_batch(hook, workspace, self.batch, options, logger=self.log)
+            result = import_batch(None if options.dry_run else self.hook, workspace, self.batch, options,
+                                  logger=self.log)  # fmt: skip
         except LemlistNotFoundError as exc:
             raise AirflowFailException(f"batch {self.batch['batch']}: {exc}") from None
         self.log.info("batch %s done: %s", self.batch["batch"], result["counts"])
         return result
 
 
-class LemlistLeadImportReportOperator(BaseOperator):
+class LemlistLeadImportReportOperator(LemlistBaseOperator):
     """Merge every row's outcome into the results file, push the summary, fail the run if a row failed.
 
     Runs whatever happened upstream (``trigger_rule="all_done"`` in the DAG), so a failed batch still gets a
-    report in which its unfinished rows are ``failed`` with the reason.
+    report in which its unfinished rows are ``failed`` with the reason. It calls no lemlist route.
     """
 
-    template_fields: Sequence[str] = ("work_dir",)
+    template_fields: Sequence[str] = (*LemlistBaseOperator.template_fields, "work_dir")
     ui_color = "#e8f5e9"
 
     def __init__(
-        self,
-        *,
-        validate_task_id: str = "validate",
-        work_dir: str | None = None,
-        keep_work_dir: bool = False,
+        self, *, validate_task_id: str = "validate", work_dir: str | None = None, keep_work_dir: bool = False,
         **kwargs: Any,
-    ) -> None:
+    ) -> None:  # fmt: skip
         super().__init__(**kwargs)
         self.validate_task_id = validate_task_id
         self.work_dir = work_dir
@@ -262,8 +214,7 @@ class LemlistLeadImportReportOperator(BaseOperator):
             manifest = workspace.read_manifest()
         except FileNotFoundError as exc:
             raise AirflowFailException(str(exc)) from None
-        destination = resolve_location(manifest["report"])
-        summary = write_report(workspace, manifest, destination)
+        summary = write_report(workspace, manifest, paths.output_location("output_uri", manifest["report"]))
         self.log.info("%s", run_summary_line(summary))
         context["ti"].xcom_push(key="summary", value=summary)
         failed = summary["counts"].get("failed", 0)

@@ -56,11 +56,6 @@ class SyncPlan:
     local_invalid: list[Invalid]
     remote_invalid: list[Invalid]
     local_duplicates: int = 0
-    remote_duplicates: int = 0
-
-    @property
-    def has_writes(self) -> bool:
-        return bool(self.to_remote or self.to_local or self.remove_remote or self.remove_local)
 
 
 def _sorted(entries: Iterable[Entry]) -> list[Entry]:
@@ -109,5 +104,4 @@ def plan_sync(
         local_invalid=list(local.invalid),
         remote_invalid=list(remote.invalid),
         local_duplicates=local.duplicates,
-        remote_duplicates=remote.duplicates,
     )

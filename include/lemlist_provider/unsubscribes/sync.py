@@ -10,11 +10,13 @@ from __future__ import annotations
 import csv
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
+
+from lemlist_provider.figures import http_figures
+from lemlist_provider.paths import writing
 
 from .diff import Side, SyncPlan, plan_sync
 from .normalise import Entry, Invalid, normalise
@@ -23,8 +25,12 @@ from .stores import SuppressionStore
 BULK_LIMIT = 10_000
 LEGACY_KINDS = ("email", "domain")
 AUDIT_COLUMNS = ("action", "side", "value", "kind", "from_side", "source", "reason")
-V2_EXPORT = "/v2/unsubscribes/exports/variables"
-LEGACY_EXPORT = "/unsubs/export"
+PULLS = ("export", "paginate")
+#: (CSV export route, paginated list route) of each API generation
+ROUTES = {
+    "v2": ("/v2/unsubscribes/exports/variables", "/v2/unsubscribes/variables"),
+    "legacy": ("/unsubs/export", "/unsubscribes"),
+}
 log = logging.getLogger(__name__)
 
 
@@ -35,7 +41,7 @@ class SyncOptions:
     dry_run: bool = False
     confirm_removals: bool = False  # mirror removes only with this set (a mirror run without it reports)
     max_removals: int = 1000
-    pull: str = "export"  # "export" (one CSV request) or "paginate" (100 per request)
+    pull: str = "export"  # one of PULLS: one CSV request, or 100 per request
     bulk_size: int = BULK_LIMIT
 
 
@@ -88,42 +94,30 @@ class LemlistSide:
     # -- reading ------------------------------------------------------------------------------------
     def read(self, pull: str = "export") -> Iterator[Entry | Invalid]:
         """Every unsubscribe, normalised. The whole list is materialised by the caller (a set of keys)."""
-        rows: Iterable[tuple[str, str, str]]
+        rows: list[tuple[str, str, str]] = []
         if not self.legacy:
             try:
-                rows = list(self._rows_v2(pull))
+                rows = list(self._rows(ROUTES["v2"], pull))
             except Exception as exc:
                 if not _is_v2_refused(exc):
                     raise
                 self._fallback(exc, "reading the unsubscribes")
-                rows = list(self._rows_legacy(pull))
-        else:
-            rows = list(self._rows_legacy(pull))
+        if self.legacy:
+            rows = list(self._rows(ROUTES["legacy"], pull))
         for value, source, created in rows:
             yield normalise(value, source=source or "", created_at=created or "")
 
-    def _rows_v2(self, pull: str) -> Iterator[tuple[str, str, str]]:
+    def _rows(self, routes: tuple[str, str], pull: str) -> Iterator[tuple[str, str, str]]:
+        """``(value, source, created)`` from the CSV export route, or page by page from the list route."""
+        export, listing = routes
         if pull == "export":
-            self.report.pull_route = f"GET {V2_EXPORT}"
-            yield from self._csv_rows(V2_EXPORT)
-        else:
-            self.report.pull_route = "GET /v2/unsubscribes/variables (paginated)"
-            for item in self.hook.paginate("/v2/unsubscribes/variables", style="offset", page_size=100):
-                yield item.get("value") or "", item.get("source") or "", item.get("createdAt") or ""
-
-    def _rows_legacy(self, pull: str) -> Iterator[tuple[str, str, str]]:
-        if pull == "export":
-            self.report.pull_route = f"GET {LEGACY_EXPORT}"
-            yield from self._csv_rows(LEGACY_EXPORT)
-        else:
-            self.report.pull_route = "GET /unsubscribes (paginated)"
-            for item in self.hook.paginate("/unsubscribes", style="offset", page_size=100):
-                value = item.get("value") or item.get("email") or ""
-                yield (
-                    value,
-                    item.get("source") or "",
-                    item.get("createdAt") or item.get("unsubscribedAt") or "",
-                )
+            self.report.pull_route = f"GET {export}"
+            yield from self._csv_rows(export)
+            return
+        self.report.pull_route = f"GET {listing} (paginated)"
+        for item in self.hook.paginate(listing, style="offset", page_size=100):
+            yield (item.get("value") or item.get("email") or "", item.get("source") or "",
+                   item.get("createdAt") or item.get("unsubscribedAt") or "")  # fmt: skip
 
     def _csv_rows(self, path: str) -> Iterator[tuple[str, str, str]]:
         response = self.hook.request("GET", path, stream=True)
@@ -231,7 +225,7 @@ def run_sync(
     hook: Any,
     store: SuppressionStore,
     options: SyncOptions,
-    audit_path: Path | None = None,
+    audit_path: Any = None,
     logger: logging.Logger | Any = log,
 ) -> dict[str, Any]:
     """Run one sync and return its summary (JSON-native, for XCom). Writes the audit file if a path is given."""
@@ -318,9 +312,8 @@ def _audit_rows(report: SyncReport, options: SyncOptions) -> Iterator[tuple[str,
         yield ("invalid", "lemlist", bad.raw, "", "lemlist", bad.source, bad.reason)
 
 
-def write_audit(path: Path, report: SyncReport, options: SyncOptions) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
+def write_audit(path: Any, report: SyncReport, options: SyncOptions) -> str:
+    with writing("audit_dir", path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(AUDIT_COLUMNS)
         writer.writerows(_audit_rows(report, options))
@@ -332,7 +325,7 @@ def summarise(
 ) -> dict[str, Any]:
     plan = report.plan
     assert plan is not None
-    metrics = hook.metrics() if hasattr(hook, "metrics") else {}
+    metrics = hook.metrics()
     removed_remote = len(report.removed_remote)
     removed_local = len(report.removed_local)
     return {
@@ -363,13 +356,17 @@ def summarise(
         "not_pushed_legacy": len(report.unsupported),
         "bulk_calls": report.bulk_calls,
         "legacy_calls": report.legacy_calls,
-        "requests": int(metrics.get("requests", 0)),
-        "rate_limited": int(metrics.get("rate_limited", 0)),
-        "retries": int(metrics.get("retries", 0)),
+        **http_figures(metrics),
         "waited_seconds": float(metrics.get("waited_seconds", 0.0)),
         "audit_file": audit_file,
         "seconds": round(seconds, 3),
     }
+
+
+def run_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    """Log the run's one line and hand the summary on: the last task of the sync DAG, what ``make demo`` reads."""
+    log.info("%s", run_summary_line(summary))
+    return summary
 
 
 def run_summary_line(summary: dict[str, Any]) -> str:

@@ -18,7 +18,6 @@ LINKEDIN_RE = re.compile(
     r"^(?:https?://)?(?:[a-z]{2,3}\.)?linkedin\.com/(?:in|company|pub)/[^\s/?#]+/?$", re.I
 )
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ().-]{4,}[0-9]$")
-KINDS = ("email", "domain", "linkedinUrl", "phone")
 
 
 @dataclass(frozen=True)

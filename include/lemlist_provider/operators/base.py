@@ -1,0 +1,111 @@
+"""What every lemlist task shares: the pool, the templated connection id and one cached hook.
+
+Modelled on the dbt Cloud provider's operators: ``lemlist_conn_id`` is a templated field (so a DAG can take it
+from a Param), and ``hook`` is built on first use, after templates are rendered, then reused for every call of
+the task (one ``requests`` session, one set of request counters that the incident notifier reads when the
+task fails). Every task runs in the ``lemlist_api`` pool unless told otherwise: the pool is what caps how
+many processes share the key's 20 requests / 2 s.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseOperator, BaseSensorOperator
+from airflow.sdk.configuration import conf
+from airflow.triggers.base import BaseTrigger
+
+from lemlist_provider import paths
+from lemlist_provider.hooks.lemlist import LemlistHook
+from lemlist_provider.settings import poll_floor
+
+LEMLIST_POOL = "lemlist_api"
+DEFAULT_CONN_ID = LemlistHook.default_conn_name
+
+
+class LemlistTaskMixin:
+    """The templated connection id and the cached ``hook`` of a lemlist operator or sensor."""
+
+    template_fields: Sequence[str] = ("lemlist_conn_id",)
+    lemlist_conn_id: str
+
+    @cached_property
+    def hook(self) -> LemlistHook:
+        return LemlistHook(lemlist_conn_id=self.lemlist_conn_id)
+
+
+# The __init__s below are written out in each class because Airflow applies default_args (a DAG's pool, say)
+# only to an __init__ that the class itself defines.
+class LemlistBaseOperator(LemlistTaskMixin, BaseOperator):
+    """Base of the provider's operators."""
+
+    def __init__(
+        self, *, lemlist_conn_id: str = DEFAULT_CONN_ID, pool: str = LEMLIST_POOL, **kwargs: Any
+    ) -> None:
+        super().__init__(pool=pool, **kwargs)
+        self.lemlist_conn_id = lemlist_conn_id
+
+
+class LemlistBaseSensor(LemlistTaskMixin, BaseSensorOperator):
+    """Base of the provider's sensors: deferred to their ``trigger`` when ``deferrable`` (by default
+    ``[operators] default_deferrable``, as in the apache providers), else poking in ``poke`` or
+    ``reschedule`` mode, never more often than the admin's floor of poll intervals allows."""
+
+    def __init__(
+        self,
+        *,
+        lemlist_conn_id: str = DEFAULT_CONN_ID,
+        pool: str = LEMLIST_POOL,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(pool=pool, **kwargs)
+        self.lemlist_conn_id = lemlist_conn_id
+        self.deferrable = deferrable
+
+    def trigger(self, deadline: float) -> BaseTrigger:
+        """The trigger that waits in the triggerer until ``deadline`` (epoch seconds)."""
+        raise NotImplementedError
+
+    def execute(self, context: Any) -> Any:
+        timeout = self.timeout.total_seconds() if isinstance(self.timeout, timedelta) else float(self.timeout)
+        if self.deferrable:
+            # Airflow's own deferral timeout only backs up the trigger's deadline, which ends with a clear event
+            self.defer(trigger=self.trigger(time.time() + timeout), method_name="execute_complete",
+                       timeout=timedelta(seconds=timeout + 300))  # fmt: skip
+        self.poke_interval = poll_floor(self.poke_interval)
+        return super().execute(context)
+
+
+def as_bool(value: Any) -> bool:
+    """A rendered flag: a bool, or its text (``"true"``, ``"1"``, ``"yes"``, ``"on"``) from a template."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def as_list(value: Any) -> list | None:
+    """A rendered list: a list, or a comma-separated string; ``None`` when empty."""
+    if value in (None, "", [], "None"):
+        return None
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return list(value)
+
+
+def given(value: Any) -> Any:
+    """A rendered optional Param: ``None`` when the form left it empty (``None``, ``""`` or ``"None"``)."""
+    return None if value in (None, "", "None") else value
+
+
+def run_output(context: Any, suffix: str) -> str | None:
+    """A task's default output: ``<first output root>/<dag_id>/<run_id><suffix>``; ``None`` outside a run."""
+    dag_id = getattr(context.get("dag"), "dag_id", None)
+    run_id = context.get("run_id")
+    if not dag_id or not run_id:
+        return None
+    return paths.default_output(dag_id, paths.safe_name(run_id) + suffix)

@@ -1,0 +1,12 @@
+"""Unsubscribe sync between a local suppression list (CSV or SQL table) and lemlist's unsubscribes (pure logic)."""
+
+from .diff import MODES, PROTECTED_SOURCES, TRUTHS, Side, SyncPlan, plan_sync
+from .normalise import Entry, Invalid, normalise
+from .stores import CsvSuppressionStore, SqlSuppressionStore, SuppressionStore, open_store
+from .sync import PULLS, RemovalLimitError, SyncOptions, run_summary, run_summary_line, run_sync
+
+__all__ = [
+    "MODES", "PROTECTED_SOURCES", "PULLS", "TRUTHS", "CsvSuppressionStore", "Entry", "Invalid", "RemovalLimitError",
+    "Side", "SqlSuppressionStore", "SuppressionStore", "SyncOptions", "SyncPlan", "normalise", "open_store",
+    "plan_sync", "run_summary", "run_summary_line", "run_sync",
+]  # fmt: skip
