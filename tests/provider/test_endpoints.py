@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import inspect
 import io
+import re
 import uuid
 
 import pytest
 
 from lemlist_provider.hooks.endpoints import EnrichmentResult, LemlistEndpointsMixin
-from lemlist_provider.hooks.errors import LemlistClientError, LemlistError, LemlistNotFoundError
+from lemlist_provider.hooks.errors import (
+    LemlistClientError,
+    LemlistError,
+    LemlistInvalidIdError,
+    LemlistNotFoundError,
+)
 from lemlist_provider.hooks.lemlist import LemlistHook, extract_items
 
 
@@ -39,7 +45,11 @@ def test_every_endpoint_method(demo_hook):
             kinds[method] = (
                 "notfound"
                 if isinstance(exc, LemlistNotFoundError)
-                else ("client" if isinstance(exc, LemlistClientError) else type(exc).__name__)
+                else (
+                    "client"
+                    if isinstance(exc, LemlistClientError) and not isinstance(exc, LemlistInvalidIdError)
+                    else type(exc).__name__
+                )
             )
             return None
 
@@ -211,3 +221,21 @@ def test_paginate_styles(sandbox, team_key, make_conn):
     requests_before = hook.metrics()["requests"]
     list(hook.paginate("/unsubscribes", style="offset", page_size=100))
     assert hook.metrics()["requests"] - requests_before == 1  # a short page ends the list
+
+
+def test_every_public_method_names_its_route():
+    from lemlist_provider.hooks.lemcal import LemcalHook
+
+    methods = [
+        *inspect.getmembers(LemlistEndpointsMixin, inspect.isfunction),
+        *(
+            (name, getattr(LemcalHook, name))
+            for name in ("list_meetings", "list_meeting_types", "create_hook", "delete_hook")
+        ),
+    ]
+    undocumented = [
+        name
+        for name, fn in methods
+        if not name.startswith("_") and not re.search(r"``(GET|POST|PUT|PATCH|DELETE) [/{]", fn.__doc__ or "")
+    ]
+    assert undocumented == []

@@ -120,9 +120,8 @@ def test_eight_senders_converge_below_the_limit_with_few_429s():
 
 def test_eight_senders_keep_the_window_full_to_the_end():
     # equal work: the shares must stay near equal (small quotas grow as often as big ones), or the
-    # senders that drew small quotas run a long tail in a half-empty window after the others finish
     # senders that drew small quotas run a long tail in a half-empty window after the others finish; the
-    # survivors must take the room a finished sender leaves within about a window (0.904 before they did)
+    # survivors must take the room a finished sender leaves within about a window
     runs = [simulate([75] * 8, seed=seed) for seed in (1, 2, 3, 4)]
     assert sum(run["utilisation"] for run in runs) / len(runs) >= 0.915
     assert sum(run["rejected"] for run in runs) <= 0.02 * sum(run["sent"] for run in runs)

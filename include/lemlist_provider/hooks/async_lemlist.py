@@ -1,26 +1,32 @@
-"""``LemlistAsyncHook``: aiohttp transport for triggers, with the sync hook's auth, pacing and error policy.
+"""``LemlistAsyncHook``: the aiohttp I/O for triggers over the sync hook's transport, gate and policy.
 
 Never blocks the event loop: the connection comes from ``await BaseHook.aget_connection``, waits are
-``asyncio.sleep``, and the rate limiter's lock is held only for arithmetic. The limiter is the same
-process-wide object the sync hook uses, so a triggerer and a worker thread in one process share a budget.
+``asyncio.sleep``, and the gate's lock is held only for arithmetic. The gate is the same process-wide
+object the sync hook uses, so a triggerer and a worker thread in one process share a budget.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import aiohttp
 from airflow.sdk import BaseHook
 
-from .endpoints import EnrichmentResult
-from .errors import LemlistError
-from .lemlist import LemlistTransportMixin
-from .policy import CallState, RetryConfig, error_reason
+from .endpoints import EnrichmentResult, LemlistPollingMixin
+from .policy import RetryConfig, parse_body
+from .transport import LemlistTransport, split_route
 
 
-class LemlistAsyncHook(LemlistTransportMixin, BaseHook):
+class LemlistAsyncHook(LemlistPollingMixin, LemlistTransport, BaseHook):
+    """Async hook for lemlist: ``request`` and the polled reads (``get_team``, ``get_enrichment``,
+    ``get_enrichments``, ``get_export_status``), all awaitable.
+
+    :param lemlist_conn_id: connection of type ``lemlist``
+    :param retry_config: attempts, backoff and the cap on total 429 waiting per call
+    """
+
     conn_name_attr = "lemlist_conn_id"
     default_conn_name = "lemlist_default"
     conn_type = "lemlist"
@@ -32,24 +38,23 @@ class LemlistAsyncHook(LemlistTransportMixin, BaseHook):
         super().__init__()
         self.lemlist_conn_id = lemlist_conn_id
         self._session: aiohttp.ClientSession | None = None
+        self._basic_auth: aiohttp.BasicAuth | None = None
         self._init_transport(lemlist_conn_id, retry_config)
 
-    async def _ensure_loaded(self) -> None:
+    async def get_session(self) -> aiohttp.ClientSession:
+        """The hook's one session; the key is added per request, only on the connection's origin."""
         if not self._loaded:
             self._apply_connection(await BaseHook.aget_connection(self.lemlist_conn_id))
-
-    async def get_session(self) -> aiohttp.ClientSession:
-        await self._ensure_loaded()
+            self._basic_auth = aiohttp.BasicAuth(*self._auth_pair())
         if self._session is None or self._session.closed:
-            login, password = self._auth_pair()
             self._session = aiohttp.ClientSession(
-                auth=aiohttp.BasicAuth(login, password),
                 headers={"Accept": "application/json", "User-Agent": "airflow-provider-lemlist"},
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
             )
         return self._session
 
     async def close(self) -> None:
+        """Close the session (a later call opens a new one)."""
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -65,101 +70,42 @@ class LemlistAsyncHook(LemlistTransportMixin, BaseHook):
         method: str,
         path: str,
         *,
+        with_status: bool = False,
         path_params: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
         json: Any = None,
         replay_safe: bool = False,
-        with_status: bool = False,
     ) -> Any:
-        """Like ``LemlistHook.request``; ``with_status=True`` returns ``(http_status, body)``."""
+        """The async ``LemlistHook.request``: parsed JSON (or text); ``(status, body)`` with ``with_status``."""
         session = await self.get_session()
-        method = method.upper()
-        url = self._url(path, path_params)
-        state = CallState(method, path, self.lemlist_conn_id, replay_safe)
-        limiter = self.limiter
-        loop = asyncio.get_running_loop()
+        call = self._call(method, path, path_params, replay_safe)
+        auth = self._basic_auth if call.with_key else None
         while True:
-            if limiter is not None and limiter.enabled:
-                self.counters["waited_seconds"] += await limiter.aacquire()
-            self._count("requests")
-            sent_at = loop.time()
+            call.sending(await call.gate.aacquire())
             try:
-                async with session.request(method, url, params=params, json=json) as response:
-                    status = response.status
-                    ctype = response.headers.get("Content-Type", "")
-                    text = await response.text()
-                    headers = response.headers
+                async with session.request(
+                    call.method, call.url, params=params, json=json, auth=auth
+                ) as response:
+                    status, headers, text = response.status, response.headers, await response.text()
             except (TimeoutError, aiohttp.ClientError) as exc:
-                if limiter is not None:
-                    limiter.release_probe()
-                what = "timeout" if isinstance(exc, TimeoutError) else "connection error/reset"
-                decision = self.policy.on_transient(state, what, None, self._scrub(str(exc)))
-                if decision.action == "raise":
-                    self._fail(decision.error)
-                self._count("retries")
-                self._log_wait(state, "retry", decision.delay, what)
-                await self._sleep(decision.delay)
+                await asyncio.sleep(call.failed(isinstance(exc, TimeoutError), str(exc)))
                 continue
-            limit, remaining, retry_after = self._rate_headers(headers)
-            if limiter is not None:
-                # loop.time() is time.monotonic() on the default loop: the limiter's clock
-                limiter.observe(status, limit, remaining, retry_after, sent_at)
-            if status < 400 and "text/html" not in ctype:
-                body = _parse(ctype, text)
+            delay = call.answered(status, headers, text)
+            if delay is None:
+                body = parse_body(headers.get("Content-Type", ""), text)
                 return (status, body) if with_status else body
-            reason = self._scrub(error_reason(ctype, text)) if status >= 400 else ""
-            if status == 429:
-                self._count("rate_limited")
-                decision = self.policy.on_rate_limited(state, headers.get("Retry-After"), reason)
-            else:
-                decision = self.policy.on_response(state, status, ctype, reason)
-            if decision.action == "raise":
-                self._fail(decision.error)
-            if decision.action == "retry":
-                self._count("retries")
-            self._log_wait(state, decision.action, decision.delay, decision.reason)
-            await self._sleep(decision.delay)
+            await asyncio.sleep(delay)
 
-    async def _sleep(self, delay: float) -> None:
-        self.counters["waited_seconds"] += delay
-        await asyncio.sleep(delay)
-
-    def _fail(self, error: LemlistError | None) -> None:
-        self._count("failures")
-        raise error  # type: ignore[misc]
-
-    # -- what triggers need --------------------------------------------------------------------------
-    async def get_team(self) -> dict:
-        return await self.request("GET", "/team")
-
-    async def get_enrichment(self, enrich_id: str) -> EnrichmentResult:
-        status, body = await self.request(
-            "GET", "/enrich/{enrich_id}", path_params={"enrich_id": enrich_id}, with_status=True
-        )
-        return EnrichmentResult.from_response(enrich_id, status, body)
+    async def _route(self, route: str, *values: str, then: Callable | None = None, **options: Any) -> Any:
+        """``request`` for the polled reads: as ``LemlistHook._route``, awaited."""
+        method, path, path_params = split_route(route, values)
+        status, body = await self.request(method, path, path_params=path_params, with_status=True, **options)
+        return body if then is None else then(status, body)
 
     async def get_enrichments(self, enrich_ids: Iterable[str]) -> dict[str, EnrichmentResult]:
-        """Many enrichments, one after the other at the paced rate (a burst would only meet 429s)."""
+        """``GET /enrich/{enrichId}`` for each of ``enrich_ids``, one after the other at the paced rate (a
+        burst would only meet 429s)."""
         results: dict[str, EnrichmentResult] = {}
         for enrich_id in enrich_ids:
             results[enrich_id] = await self.get_enrichment(enrich_id)
         return results
-
-    async def get_export_status(self, campaign_id: str, export_id: str) -> dict:
-        body = await self.request(
-            "GET", "/campaigns/{campaign_id}/export/{export_id}/status",
-            path_params={"campaign_id": campaign_id, "export_id": export_id},
-        )  # fmt: skip
-        if isinstance(body, dict) and isinstance(body.get("status"), dict):
-            return body["status"]
-        return body
-
-
-def _parse(content_type: str, text: str) -> Any:
-    if not text:
-        return None
-    if "json" in content_type:
-        import json
-
-        return json.loads(text)
-    return text

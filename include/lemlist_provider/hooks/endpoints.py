@@ -1,21 +1,24 @@
 """Typed methods for every lemlist endpoint (``endpoint-reference.md``, the v2 routes and legacy add-lead).
 
-A mixin over ``request()`` / ``paginate()`` so the hook module stays about transport and policy. Path
-values (emails, ids, ``@domains``) are URL-encoded by ``request``; names follow lemlist's docs.
+Each method names its route, ``"GET /campaigns/{campaign_id}"``, and hands it with the slot values, in the
+route's order, to the hook's ``_route``, which checks every value against its slot, URL-encodes it and
+sends through the transport. Names follow lemlist's docs; ids are lemlist's (``cam_...``, ``lea_...``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import IO, Any
 
 from .errors import LemlistClientError
+from .transport import split_route
 
 ALREADY_IN_CAMPAIGN = "already in the campaign"
 ALREADY_IN_TEAM = "already exists in another campaign"
-ENRICHMENT_DONE = {"done", "completed", "finished", "success"}
 ENRICHMENT_FAILED = {"failed", "error"}
+CHUNK = 64 * 1024  # bytes per write when a download streams into a file
 
 
 def _flags(**flags: Any) -> dict[str, Any]:
@@ -53,151 +56,158 @@ class EnrichmentResult:
         return cls(enrichment_id, http_status, status, body)
 
 
-class LemlistEndpointsMixin:
-    """Every endpoint; needs ``request(method, path, ...)`` and ``paginate(path, params, ...)``."""
+def _export_status(http_status: int, body: Any) -> Any:
+    """lemlist wraps an export's status: ``{"ok": true, "status": {...}}``."""
+    return body["status"] if isinstance(body, dict) and isinstance(body.get("status"), dict) else body
+
+
+class LemlistPollingMixin:
+    """The reads a trigger polls, defined once for both hooks: each method only names its route, so on
+    ``LemlistAsyncHook`` (whose ``_route`` is a coroutine) the same methods are awaited."""
+
+    def get_team(self) -> dict:
+        """``GET /team``: the key's team (``name``, ``_id``, ...)."""
+        return self._route("GET /team")
+
+    def get_enrichment(self, enrich_id: str) -> EnrichmentResult:
+        """``GET /enrich/{enrichId}``: the enrichment ``enrich_id`` (``enr_...``), pending until 200."""
+        then = partial(EnrichmentResult.from_response, enrich_id)
+        return self._route("GET /enrich/{enrich_id}", enrich_id, then=then)
+
+    def get_export_status(self, campaign_id: str, export_id: str) -> dict:
+        """``GET /campaigns/{campaignId}/export/{exportId}/status``: the unwrapped status of the export
+        ``export_id`` (``axp_...``) of ``campaign_id``: ``{"status": "pending"|"done"|"error", "url", ...}``."""
+        route = "GET /campaigns/{campaign_id}/export/{export_id}/status"
+        return self._route(route, campaign_id, export_id, then=_export_status)
+
+
+class LemlistEndpointsMixin(LemlistPollingMixin):
+    """Every endpoint; needs ``_route``, ``request`` and ``paginate`` (``LemlistHook``)."""
 
     # ---------------------------------------------------------------- team
-    def get_team(self) -> dict:
-        return self.request("GET", "/team")
-
     def get_team_members(self) -> list:
-        return self.request("GET", "/team/members")
+        """``GET /team/members``."""
+        return self._route("GET /team/members")
 
     def get_team_overview(self) -> dict:
-        return self.request("GET", "/team/overview")
+        """``GET /team/overview``."""
+        return self._route("GET /team/overview")
 
     def get_credits(self) -> dict:
-        return self.request("GET", "/team/credits")
+        """``GET /team/credits``: the enrichment credit balance."""
+        return self._route("GET /team/credits")
 
     def get_senders(self, state: str | None = None) -> list:
-        return self.request("GET", "/team/senders", params=_flags(state=state))
+        """``GET /team/senders``: senders and their campaigns, optionally of campaigns in ``state``."""
+        return self._route("GET /team/senders", params=_flags(state=state))
 
     def get_crm_users(self) -> list:
-        return self.request("GET", "/team/crmUsers")
+        """``GET /team/crmUsers``."""
+        return self._route("GET /team/crmUsers")
 
     def get_send_users(self) -> list:
-        return self.request("GET", "/team/sendUsers")
+        """``GET /team/sendUsers``."""
+        return self._route("GET /team/sendUsers")
 
     def get_user(self, user_id: str) -> dict:
-        return self.request("GET", "/users/{user_id}", path_params={"user_id": user_id})
+        """``GET /users/{userId}``: the user ``user_id`` (``usr_...``)."""
+        return self._route("GET /users/{user_id}", user_id)
 
     # ---------------------------------------------------------------- campaigns
     def iter_campaigns(
         self, *, status: str | None = None, page_size: int = 100, **filters: Any
     ) -> Iterator[dict]:
+        """``GET /campaigns?version=v2``, page by page: campaigns in ``status``, with lemlist's ``filters``."""
         params = {"version": "v2", **_flags(status=status, **filters)}
         return self.paginate("/campaigns", params, style="auto", page_size=page_size, items_key=None)
 
     def list_campaigns(
         self, *, status: str | None = None, page_size: int = 100, **filters: Any
     ) -> list[dict]:
-        """Every campaign (``version=v2``; the answer may be a list or ``{campaigns, pagination}``)."""
+        """``GET /campaigns?version=v2``: every campaign (a list or ``{campaigns, pagination}`` per page)."""
         return list(self.iter_campaigns(status=status, page_size=page_size, **filters))
 
     def create_campaign(self, name: str, **fields: Any) -> dict:
-        return self.request("POST", "/campaigns", json={"name": name, **fields})
+        """``POST /campaigns``: a campaign called ``name`` with lemlist's other ``fields``."""
+        return self._route("POST /campaigns", json={"name": name, **fields})
 
     def get_campaign(self, campaign_id: str) -> dict:
-        return self.request("GET", "/campaigns/{campaign_id}", path_params={"campaign_id": campaign_id})
+        """``GET /campaigns/{campaignId}``: the campaign ``campaign_id`` (``cam_...``)."""
+        return self._route("GET /campaigns/{campaign_id}", campaign_id)
 
     def update_campaign(self, campaign_id: str, **fields: Any) -> dict:
-        return self.request(
-            "PATCH", "/campaigns/{campaign_id}", path_params={"campaign_id": campaign_id}, json=fields
-        )
+        """``PATCH /campaigns/{campaignId}``: set ``fields`` on the campaign ``campaign_id``."""
+        return self._route("PATCH /campaigns/{campaign_id}", campaign_id, json=fields)
 
     def get_campaigns_reports(self, campaign_ids: Iterable[str] | None = None) -> Any:
+        """``GET /campaigns/reports``: reports of ``campaign_ids`` (all campaigns when ``None``)."""
         params = {"campaignIds": ",".join(campaign_ids)} if campaign_ids else None
-        return self.request("GET", "/campaigns/reports", params=params)
+        return self._route("GET /campaigns/reports", params=params)
 
     def pause_campaign(self, campaign_id: str) -> Any:
-        return self.request(
-            "POST",
-            "/campaigns/{campaign_id}/pause",
-            path_params={"campaign_id": campaign_id},
-            replay_safe=True,
-        )
+        """``POST /campaigns/{campaignId}/pause`` (idempotent: resent after an ambiguous failure)."""
+        return self._route("POST /campaigns/{campaign_id}/pause", campaign_id, replay_safe=True)
 
     def start_campaign(self, campaign_id: str) -> Any:
-        return self.request(
-            "POST",
-            "/campaigns/{campaign_id}/start",
-            path_params={"campaign_id": campaign_id},
-            replay_safe=True,
-        )
+        """``POST /campaigns/{campaignId}/start`` (idempotent: resent after an ambiguous failure)."""
+        return self._route("POST /campaigns/{campaign_id}/start", campaign_id, replay_safe=True)
 
     def get_campaign_stats(self, campaign_id: str, **params: Any) -> dict:
-        """v1 stats."""
-        return self.request(
-            "GET",
-            "/campaigns/{campaign_id}/stats",
-            path_params={"campaign_id": campaign_id},
-            params=params or None,
-        )
+        """``GET /campaigns/{campaignId}/stats`` (v1) of ``campaign_id``, with lemlist's query ``params``."""
+        return self._route("GET /campaigns/{campaign_id}/stats", campaign_id, params=params or None)
 
     def get_campaign_stats_v2(self, campaign_id: str, start_date: str, end_date: str, **params: Any) -> dict:
-        return self.request(
-            "GET", "/v2/campaigns/{campaign_id}/stats", path_params={"campaign_id": campaign_id},
-            params={"startDate": start_date, "endDate": end_date, **params},
-        )  # fmt: skip
+        """``GET /v2/campaigns/{campaignId}/stats`` of ``campaign_id`` between ``start_date`` and ``end_date``."""
+        params = {"startDate": start_date, "endDate": end_date, **params}
+        return self._route("GET /v2/campaigns/{campaign_id}/stats", campaign_id, params=params)
 
     def get_campaigns_stats_batch(
         self, campaign_ids: list[str], start_date: str, end_date: str, **body: Any
     ) -> Any:
-        """``POST /v2/campaigns/stats/batch`` for up to 100 campaigns (a read: safe to resend)."""
-        return self.request(
-            "POST", "/v2/campaigns/stats/batch", replay_safe=True,
-            json={"campaignIds": list(campaign_ids), "startDate": start_date, "endDate": end_date, **body},
-        )  # fmt: skip
+        """``POST /v2/campaigns/stats/batch``: stats of up to 100 ``campaign_ids`` (a read: safe to resend)."""
+        body = {"campaignIds": list(campaign_ids), "startDate": start_date, "endDate": end_date, **body}
+        return self._route("POST /v2/campaigns/stats/batch", json=body, replay_safe=True)
 
     def import_leads_csv(self, campaign_id: str, file: IO[bytes] | bytes, filename: str = "leads.csv") -> Any:
-        """Multipart CSV import (``endpoint-reference.md``). Not resent on an ambiguous failure."""
-        return self.request(
-            "POST", "/campaigns/{campaign_id}/leads/import", path_params={"campaign_id": campaign_id},
-            files={"file": (filename, file, "text/csv")},
-        )  # fmt: skip
+        """``POST /campaigns/{campaignId}/leads/import``: a multipart CSV ``file`` into ``campaign_id``.
+
+        Not resent on an ambiguous failure (the import may have run)."""
+        files = {"file": (filename, file, "text/csv")}
+        return self._route("POST /campaigns/{campaign_id}/leads/import", campaign_id, files=files)
 
     def import_leads_from_crm(
         self, campaign_id: str, crm: str, user_id: str, filter_id: str, **body: Any
     ) -> Any:
-        """CRM import on the same path (``openapi-v2.json``)."""
-        return self.request(
-            "POST", "/campaigns/{campaign_id}/leads/import", path_params={"campaign_id": campaign_id},
-            json={"crm": crm, "userId": user_id, "filterId": filter_id, **body},
-        )  # fmt: skip
+        """``POST /campaigns/{campaignId}/leads/import``: leads of the ``crm`` filter ``filter_id`` of
+        ``user_id`` into ``campaign_id`` (``openapi-v2.json``)."""
+        body = {"crm": crm, "userId": user_id, "filterId": filter_id, **body}
+        return self._route("POST /campaigns/{campaign_id}/leads/import", campaign_id, json=body)
 
     # ---------------------------------------------------------------- sequences & steps
     def get_campaign_sequences(self, campaign_id: str) -> Any:
-        return self.request(
-            "GET", "/campaigns/{campaign_id}/sequences", path_params={"campaign_id": campaign_id}
-        )
+        """``GET /campaigns/{campaignId}/sequences``: an object keyed by sequence id, with the steps."""
+        return self._route("GET /campaigns/{campaign_id}/sequences", campaign_id)
 
     def create_step(self, sequence_id: str, **step: Any) -> dict:
-        return self.request(
-            "POST", "/sequences/{sequence_id}/steps", path_params={"sequence_id": sequence_id}, json=step
-        )
+        """``POST /sequences/{sequenceId}/steps``: add ``step`` (``type``, ``subject``, ...) to ``sequence_id``."""
+        return self._route("POST /sequences/{sequence_id}/steps", sequence_id, json=step)
 
     def update_step(self, sequence_id: str, step_id: str, **fields: Any) -> dict:
-        return self.request(
-            "PATCH", "/sequences/{sequence_id}/steps/{step_id}",
-            path_params={"sequence_id": sequence_id, "step_id": step_id}, json=fields,
-        )  # fmt: skip
+        """``PATCH /sequences/{sequenceId}/steps/{stepId}``: set ``fields`` on ``step_id`` (``stp_...``)."""
+        route = "PATCH /sequences/{sequence_id}/steps/{step_id}"
+        return self._route(route, sequence_id, step_id, json=fields)
 
     def delete_step(self, sequence_id: str, step_id: str) -> Any:
-        return self.request(
-            "DELETE",
-            "/sequences/{sequence_id}/steps/{step_id}",
-            path_params={"sequence_id": sequence_id, "step_id": step_id},
-        )
+        """``DELETE /sequences/{sequenceId}/steps/{stepId}``."""
+        return self._route("DELETE /sequences/{sequence_id}/steps/{step_id}", sequence_id, step_id)
 
     # ---------------------------------------------------------------- leads in a campaign
     def list_campaign_leads(
         self, campaign_id: str, *, state: str | None = None, limit: int | None = None
     ) -> list:
-        """``GET /campaigns/{id}/leads/``: ``limit`` and ``state`` only (no offset)."""
-        return self.request(
-            "GET", "/campaigns/{campaign_id}/leads/", path_params={"campaign_id": campaign_id},
-            params=_flags(state=state, limit=limit),
-        )  # fmt: skip
+        """``GET /campaigns/{campaignId}/leads/``: ``limit`` and ``state`` only (no offset)."""
+        route = "GET /campaigns/{campaign_id}/leads/"
+        return self._route(route, campaign_id, params=_flags(state=state, limit=limit))
 
     def add_lead_to_campaign(
         self,
@@ -212,10 +222,12 @@ class LemlistEndpointsMixin:
         fields: Mapping[str, Any] | None = None,
         **more_fields: Any,
     ) -> dict:
-        """Add a lead; "already there" is success.
+        """``POST /campaigns/{campaignId}/leads/``: add the lead ``email``; "already there" is success.
 
-        Lead fields and custom variables go in ``fields`` (any name, even one that matches an argument
-        here, such as a CSV column called ``deduplicate``) or as keyword arguments for convenience.
+        The flags (``deduplicate`` across the team, ``find_email``, ``verify_email``,
+        ``linkedin_enrichment``, ``find_phone``) are lemlist's query flags. Lead fields and custom variables
+        go in ``fields`` (any name, even one that matches an argument here, such as a CSV column called
+        ``deduplicate``) or as keyword arguments for convenience.
 
         Returns the created lead, or ``{"email", "alreadyInCampaign": True, "duplicateScope":
         "campaign"|"team", "afterReplay"}``: ``afterReplay`` is True when an earlier attempt of this call failed
@@ -225,28 +237,22 @@ class LemlistEndpointsMixin:
             deduplicate=deduplicate, findEmail=find_email, verifyEmail=verify_email,
             linkedinEnrichment=linkedin_enrichment, findPhone=find_phone,
         )  # fmt: skip
-        return self._add_lead(
-            "/campaigns/{campaign_id}/leads/",
-            {"campaign_id": campaign_id},
-            email,
-            params,
-            {**(fields or {}), **more_fields, "email": email},
-        )
+        body = {**(fields or {}), **more_fields, "email": email}
+        return self._add_lead("POST /campaigns/{campaign_id}/leads/", (campaign_id,), email, params, body)
 
     def add_lead_to_campaign_legacy(
         self, campaign_id: str, email: str, *, deduplicate: bool | None = None, **fields: Any
     ) -> dict:
-        """The older ``POST /campaigns/{id}/leads/{email}`` still used by every public client."""
+        """``POST /campaigns/{campaignId}/leads/{email}``: the older add-lead route every public client still
+        uses; answers as ``add_lead_to_campaign``."""
+        params = _flags(deduplicate=deduplicate)
         return self._add_lead(
-            "/campaigns/{campaign_id}/leads/{email}", {"campaign_id": campaign_id, "email": email},
-            email, _flags(deduplicate=deduplicate), fields,
-        )  # fmt: skip
+            "POST /campaigns/{campaign_id}/leads/{email}", (campaign_id, email), email, params, fields
+        )
 
-    def _add_lead(self, path: str, path_params: dict, email: str, params: dict, body: dict) -> dict:
+    def _add_lead(self, route: str, values: tuple, email: str, params: dict, body: dict) -> dict:
         try:
-            return self.request(
-                "POST", path, path_params=path_params, params=params or None, json=body, replay_safe=True
-            )
+            return self._route(route, *values, params=params or None, json=body, replay_safe=True)
         except LemlistClientError as exc:
             reason = (exc.reason or "").lower()
             if exc.status == 400 and (ALREADY_IN_CAMPAIGN in reason or ALREADY_IN_TEAM in reason):
@@ -260,100 +266,78 @@ class LemlistEndpointsMixin:
             raise
 
     def get_campaign_lead(self, campaign_id: str, id_or_email: str) -> dict:
-        return self.request(
-            "GET",
-            "/campaigns/{campaign_id}/leads/{lead}",
-            path_params={"campaign_id": campaign_id, "lead": id_or_email},
-        )
+        """``GET /campaigns/{campaignId}/leads/{idOrEmail}``: the lead (``lea_...`` or email) in ``campaign_id``."""
+        return self._route("GET /campaigns/{campaign_id}/leads/{lead}", campaign_id, id_or_email)
 
     def update_campaign_lead(self, campaign_id: str, id_or_email: str, **fields: Any) -> dict:
-        return self.request(
-            "PATCH", "/campaigns/{campaign_id}/leads/{lead}",
-            path_params={"campaign_id": campaign_id, "lead": id_or_email}, json=fields,
-        )  # fmt: skip
+        """``PATCH /campaigns/{campaignId}/leads/{idOrEmail}``: set ``fields`` on the lead."""
+        route = "PATCH /campaigns/{campaign_id}/leads/{lead}"
+        return self._route(route, campaign_id, id_or_email, json=fields)
 
     def remove_lead_from_campaign(self, campaign_id: str, id_or_email: str, *, delete: bool = False) -> Any:
-        """Unsubscribe the lead from the campaign; ``delete=True`` sends ``action=remove``."""
-        return self.request(
-            "DELETE", "/campaigns/{campaign_id}/leads/{lead}",
-            path_params={"campaign_id": campaign_id, "lead": id_or_email}, params={"action": "remove"} if delete else None,
-        )  # fmt: skip
+        """``DELETE /campaigns/{campaignId}/leads/{idOrEmail}``: unsubscribe the lead from the campaign;
+        ``delete=True`` sends ``action=remove``."""
+        params = {"action": "remove"} if delete else None
+        route = "DELETE /campaigns/{campaign_id}/leads/{lead}"
+        return self._route(route, campaign_id, id_or_email, params=params)
 
     def mark_campaign_lead_interested(self, campaign_id: str, id_or_email: str) -> Any:
-        return self.request(
-            "POST", "/campaigns/{campaign_id}/leads/{lead}/interested",
-            path_params={"campaign_id": campaign_id, "lead": id_or_email}, replay_safe=True,
-        )  # fmt: skip
+        """``POST /campaigns/{campaignId}/leads/{idOrEmail}/interested``."""
+        route = "POST /campaigns/{campaign_id}/leads/{lead}/interested"
+        return self._route(route, campaign_id, id_or_email, replay_safe=True)
 
     def mark_campaign_lead_not_interested(self, campaign_id: str, id_or_email: str) -> Any:
-        return self.request(
-            "POST", "/campaigns/{campaign_id}/leads/{lead}/notinterested",
-            path_params={"campaign_id": campaign_id, "lead": id_or_email}, replay_safe=True,
-        )  # fmt: skip
+        """``POST /campaigns/{campaignId}/leads/{idOrEmail}/notinterested``."""
+        route = "POST /campaigns/{campaign_id}/leads/{lead}/notinterested"
+        return self._route(route, campaign_id, id_or_email, replay_safe=True)
 
     # ---------------------------------------------------------------- leads (global)
     def search_leads(self, *, email: str | None = None, lead_id: str | None = None, **params: Any) -> Any:
-        return self.request(
-            "GET", "/leads", params={"version": "v2", **_flags(email=email, id=lead_id, **params)}
-        )
+        """``GET /leads?version=v2``: leads by ``email`` or ``lead_id``, with lemlist's other ``params``."""
+        route = "GET /leads"
+        return self._route(route, params={"version": "v2", **_flags(email=email, id=lead_id, **params)})
 
     def get_lead(self, email: str) -> Any:
-        """``GET /leads/{email}?version=v2``."""
-        return self.request("GET", "/leads/{email}", path_params={"email": email}, params={"version": "v2"})
+        """``GET /leads/{email}?version=v2``: the lead ``email`` across campaigns."""
+        return self._route("GET /leads/{email}", email, params={"version": "v2"})
 
     def pause_lead(self, id_or_email: str, campaign_id: str | None = None) -> Any:
-        return self.request(
-            "POST", "/leads/pause/{lead}", path_params={"lead": id_or_email},
-            params=_flags(campaignId=campaign_id) or None, replay_safe=True,
-        )  # fmt: skip
+        """``POST /leads/pause/{idOrEmail}``: pause the lead, in ``campaign_id`` only when given."""
+        params = _flags(campaignId=campaign_id) or None
+        return self._route("POST /leads/pause/{lead}", id_or_email, params=params, replay_safe=True)
 
     def resume_lead(self, id_or_email: str, campaign_id: str | None = None) -> Any:
-        return self.request(
-            "POST", "/leads/start/{lead}", path_params={"lead": id_or_email},
-            params=_flags(campaignId=campaign_id) or None, replay_safe=True,
-        )  # fmt: skip
+        """``POST /leads/start/{idOrEmail}``: resume the lead, in ``campaign_id`` only when given."""
+        params = _flags(campaignId=campaign_id) or None
+        return self._route("POST /leads/start/{lead}", id_or_email, params=params, replay_safe=True)
 
     def mark_lead_interested(self, id_or_email: str) -> Any:
-        return self.request(
-            "POST", "/leads/interested/{lead}", path_params={"lead": id_or_email}, replay_safe=True
-        )
+        """``POST /leads/interested/{idOrEmail}``."""
+        return self._route("POST /leads/interested/{lead}", id_or_email, replay_safe=True)
 
     def mark_lead_not_interested(self, id_or_email: str) -> Any:
-        return self.request(
-            "POST", "/leads/notinterested/{lead}", path_params={"lead": id_or_email}, replay_safe=True
-        )
+        """``POST /leads/notinterested/{idOrEmail}``."""
+        return self._route("POST /leads/notinterested/{lead}", id_or_email, replay_safe=True)
 
     def set_lead_variables(self, lead_id: str, variables: dict[str, Any]) -> Any:
-        """``POST /leads/{leadId}/variables``: variables as query parameters (as the OAS documents)."""
-        return self.request(
-            "POST",
-            "/leads/{lead_id}/variables",
-            path_params={"lead_id": lead_id},
-            params=variables,
-            replay_safe=True,
-        )
+        """``POST /leads/{leadId}/variables``: ``variables`` as query parameters (as the OAS documents)."""
+        return self._route("POST /leads/{lead_id}/variables", lead_id, params=variables, replay_safe=True)
 
     def update_lead_variables(self, lead_id: str, variables: dict[str, Any]) -> Any:
-        return self.request(
-            "PATCH", "/leads/{lead_id}/variables", path_params={"lead_id": lead_id}, params=variables
-        )
+        """``PATCH /leads/{leadId}/variables``: ``variables`` as query parameters."""
+        return self._route("PATCH /leads/{lead_id}/variables", lead_id, params=variables)
 
     def delete_lead_variables(self, lead_id: str, names: Iterable[str]) -> Any:
-        """Delete variables (not the lead): each name as an empty query parameter."""
-        return self.request(
-            "DELETE",
-            "/leads/{lead_id}/variables",
-            path_params={"lead_id": lead_id},
-            params={n: "" for n in names},
-        )
+        """``DELETE /leads/{leadId}/variables``: delete the variables ``names`` (not the lead), each sent
+        as an empty query parameter."""
+        return self._route("DELETE /leads/{lead_id}/variables", lead_id, params={n: "" for n in names})
 
     def upload_voice_note(
         self, lead_id: str, step_id: str, file: IO[bytes] | bytes, filename: str = "note.mp3"
     ) -> Any:
-        return self.request(
-            "POST", "/leads/audio", params={"leadId": lead_id, "stepId": step_id},
-            files={"file": (filename, file, "audio/mpeg")},
-        )  # fmt: skip
+        """``POST /leads/audio``: an mp3 ``file`` for the lead ``lead_id`` at the step ``step_id``."""
+        files = {"file": (filename, file, "audio/mpeg")}
+        return self._route("POST /leads/audio", params={"leadId": lead_id, "stepId": step_id}, files=files)
 
     # ---------------------------------------------------------------- enrichment (costs credits: never resent)
     def enrich_lead(
@@ -367,35 +351,28 @@ class LemlistEndpointsMixin:
         force: bool | None = None,
         webhook_url: str | None = None,
     ) -> dict:
+        """``POST /leads/{leadId}/enrich``: enrich the lead ``lead_id`` with the chosen lookups; ``force``
+        re-runs them, ``webhook_url`` is called when done."""
         params = _flags(
             findEmail=find_email, verifyEmail=verify_email, linkedinEnrichment=linkedin_enrichment,
             findPhone=find_phone, force=force, webhookUrl=webhook_url,
         )  # fmt: skip
-        return self.request(
-            "POST", "/leads/{lead_id}/enrich", path_params={"lead_id": lead_id}, params=params
-        )
+        return self._route("POST /leads/{lead_id}/enrich", lead_id, params=params)
 
     def enrich_person(self, **params: Any) -> dict:
-        """``POST /enrich`` with the person and the flags as query parameters."""
-        return self.request("POST", "/enrich", params=_flags(**params))
+        """``POST /enrich``: the person and the flags as query ``params``."""
+        return self._route("POST /enrich", params=_flags(**params))
 
     def enrich_bulk(self, items: list[dict], *, webhook_url: str | None = None) -> list[dict]:
-        """``POST /v2/enrichments/bulk`` (at most 500 items): one ``{id}`` or ``{error}`` per input."""
+        """``POST /v2/enrichments/bulk``: at most 500 ``items``; one ``{id}`` or ``{error}`` per input."""
         if len(items) > 500:
             raise ValueError("lemlist accepts at most 500 enrichments per bulk call")
-        return self.request(
-            "POST", "/v2/enrichments/bulk", params=_flags(webhookUrl=webhook_url) or None, json=items
-        )
-
-    def get_enrichment(self, enrich_id: str) -> EnrichmentResult:
-        response = self.request("GET", "/enrich/{enrich_id}", path_params={"enrich_id": enrich_id}, raw=True)
-        body = (
-            response.json() if response.content and "json" in response.headers.get("Content-Type", "") else {}
-        )
-        return EnrichmentResult.from_response(enrich_id, response.status_code, body)
+        route = "POST /v2/enrichments/bulk"
+        return self._route(route, params=_flags(webhookUrl=webhook_url) or None, json=items)
 
     # ---------------------------------------------------------------- activities
     def iter_activities(self, *, page_size: int = 100, **filters: Any) -> Iterator[dict]:
+        """``GET /activities?version=v2``, page by page, with ``filters`` (``type``, ``campaignId``, ...)."""
         return self.paginate(
             "/activities", {"version": "v2", **_flags(**filters)}, style="offset", page_size=page_size
         )
@@ -405,89 +382,97 @@ class LemlistEndpointsMixin:
         return list(self.iter_activities(page_size=page_size, **filters))
 
     def get_lead_ids_from_activities(self, **filters: Any) -> Any:
-        return self.request("POST", "/overview/activities/leadIds", json=filters, replay_safe=True)
+        """``POST /overview/activities/leadIds``: lead ids matching the activity ``filters`` (a read)."""
+        return self._route("POST /overview/activities/leadIds", json=filters, replay_safe=True)
 
     def get_lead_ids_from_overview(self, **filters: Any) -> Any:
-        return self.request("POST", "/overview/leads/ids", json=filters, replay_safe=True)
+        """``POST /overview/leads/ids``: lead ids matching the overview ``filters`` (a read)."""
+        return self._route("POST /overview/leads/ids", json=filters, replay_safe=True)
 
     # ---------------------------------------------------------------- schedules
     def list_schedules(self, *, page_size: int = 100) -> list[dict]:
+        """``GET /schedules``: every schedule."""
         return list(self.paginate("/schedules", style="auto", page_size=page_size))
 
     def create_schedule(self, name: str, **fields: Any) -> dict:
-        return self.request("POST", "/schedules", json={"name": name, **fields})
+        """``POST /schedules``: a schedule ``name`` with ``timezone``, ``start``, ``end``, ``weekdays``."""
+        return self._route("POST /schedules", json={"name": name, **fields})
 
     def get_schedule(self, schedule_id: str) -> dict:
-        return self.request("GET", "/schedules/{schedule_id}", path_params={"schedule_id": schedule_id})
+        """``GET /schedules/{scheduleId}``: the schedule ``schedule_id`` (``skd_...``)."""
+        return self._route("GET /schedules/{schedule_id}", schedule_id)
 
     def update_schedule(self, schedule_id: str, **fields: Any) -> dict:
-        return self.request(
-            "PATCH", "/schedules/{schedule_id}", path_params={"schedule_id": schedule_id}, json=fields
-        )
+        """``PATCH /schedules/{scheduleId}``: set ``fields`` on ``schedule_id``."""
+        return self._route("PATCH /schedules/{schedule_id}", schedule_id, json=fields)
 
     def delete_schedule(self, schedule_id: str) -> Any:
-        return self.request("DELETE", "/schedules/{schedule_id}", path_params={"schedule_id": schedule_id})
+        """``DELETE /schedules/{scheduleId}``."""
+        return self._route("DELETE /schedules/{schedule_id}", schedule_id)
 
     def get_campaign_schedules(self, campaign_id: str) -> Any:
-        return self.request(
-            "GET", "/campaigns/{campaign_id}/schedules/", path_params={"campaign_id": campaign_id}
-        )
+        """``GET /campaigns/{campaignId}/schedules/``: the schedules of ``campaign_id``."""
+        return self._route("GET /campaigns/{campaign_id}/schedules/", campaign_id)
 
     def assign_schedules(self, campaign_id: str, schedule_ids: list[str]) -> Any:
-        return self.request(
-            "POST", "/campaigns/{campaign_id}/schedules", path_params={"campaign_id": campaign_id},
-            json={"scheduleIds": list(schedule_ids)}, replay_safe=True,
-        )  # fmt: skip
+        """``POST /campaigns/{campaignId}/schedules``: give ``campaign_id`` the ``schedule_ids``."""
+        body = {"scheduleIds": list(schedule_ids)}
+        route = "POST /campaigns/{campaign_id}/schedules"
+        return self._route(route, campaign_id, json=body, replay_safe=True)
 
     def assign_schedule(self, campaign_id: str, schedule_id: str) -> Any:
-        return self.request(
-            "POST", "/campaigns/{campaign_id}/schedules/{schedule_id}",
-            path_params={"campaign_id": campaign_id, "schedule_id": schedule_id}, replay_safe=True,
-        )  # fmt: skip
+        """``POST /campaigns/{campaignId}/schedules/{scheduleId}``: give ``campaign_id`` one schedule."""
+        route = "POST /campaigns/{campaign_id}/schedules/{schedule_id}"
+        return self._route(route, campaign_id, schedule_id, replay_safe=True)
 
     # ---------------------------------------------------------------- unsubscribes
     def list_unsubscribes(self, *, page_size: int = 100) -> list[dict]:
+        """``GET /unsubscribes``: every unsubscribed email and ``@domain``."""
         return list(self.paginate("/unsubscribes", style="offset", page_size=page_size))
 
     def get_unsubscribe(self, value: str) -> Any:
-        return self.request("GET", "/unsubscribes/{value}", path_params={"value": value})
+        """``GET /unsubscribes/{value}``: whether the email or ``@domain`` ``value`` is unsubscribed."""
+        return self._route("GET /unsubscribes/{value}", value)
 
     def add_unsubscribe(self, value: str) -> Any:
-        """Email or ``@domain.com``; idempotent, so resent after an ambiguous failure."""
-        return self.request("POST", "/unsubscribes/{value}", path_params={"value": value}, replay_safe=True)
+        """``POST /unsubscribes/{value}``: an email or ``@domain.com``; idempotent, so resent after an
+        ambiguous failure."""
+        return self._route("POST /unsubscribes/{value}", value, replay_safe=True)
 
     def remove_unsubscribe(self, value: str) -> Any:
-        return self.request("DELETE", "/unsubscribes/{value}", path_params={"value": value})
+        """``DELETE /unsubscribes/{value}``."""
+        return self._route("DELETE /unsubscribes/{value}", value)
 
-    def export_unsubscribes(self, fileobj: IO[bytes] | None = None, chunk_size: int = 64 * 1024) -> Any:
+    def export_unsubscribes(self, fileobj: IO[bytes] | None = None, chunk_size: int = CHUNK) -> Any:
         """``GET /unsubs/export`` (CSV ``value,source,createdAt``): text, or written to ``fileobj``."""
-        return self._download("/unsubs/export", None, None, fileobj, chunk_size)
+        return self._download("GET /unsubs/export", fileobj=fileobj, chunk_size=chunk_size)
 
     def list_unsubscribe_variables(self, *, page_size: int = 100) -> list[dict]:
+        """``GET /v2/unsubscribes/variables``: every unsubscribed value (email, domain, LinkedIn, phone)."""
         return list(self.paginate("/v2/unsubscribes/variables", style="offset", page_size=page_size))
 
     def add_unsubscribes_bulk(self, values: list[str]) -> Any:
-        """``POST /v2/unsubscribes/variables`` with up to 10,000 values; adds are idempotent."""
+        """``POST /v2/unsubscribes/variables`` with up to 10,000 ``values``; adds are idempotent."""
         if len(values) > 10_000:
             raise ValueError("lemlist accepts at most 10,000 values per bulk unsubscribe call")
-        return self.request(
-            "POST", "/v2/unsubscribes/variables", json={"values": list(values)}, replay_safe=True
-        )
+        return self._route("POST /v2/unsubscribes/variables", json={"values": list(values)}, replay_safe=True)
 
     def get_unsubscribe_variable(self, value: str) -> dict:
-        return self.request("GET", "/v2/unsubscribes/variables/{value}", path_params={"value": value})
+        """``GET /v2/unsubscribes/variables/{value}``."""
+        return self._route("GET /v2/unsubscribes/variables/{value}", value)
 
     def add_unsubscribe_variable(self, value: str) -> dict:
-        return self.request(
-            "POST", "/v2/unsubscribes/variables/{value}", path_params={"value": value}, replay_safe=True
-        )
+        """``POST /v2/unsubscribes/variables/{value}``: unsubscribe ``value`` (idempotent)."""
+        return self._route("POST /v2/unsubscribes/variables/{value}", value, replay_safe=True)
 
     def delete_unsubscribe_variable(self, value: str) -> Any:
-        return self.request("DELETE", "/v2/unsubscribes/variables/{value}", path_params={"value": value})
+        """``DELETE /v2/unsubscribes/variables/{value}``: re-subscribe ``value``."""
+        return self._route("DELETE /v2/unsubscribes/variables/{value}", value)
 
     # ---------------------------------------------------------------- webhooks
     def list_webhooks(self) -> list:
-        return self.request("GET", "/hooks")
+        """``GET /hooks``."""
+        return self._route("GET /hooks")
 
     def create_webhook(
         self,
@@ -498,187 +483,177 @@ class LemlistEndpointsMixin:
         is_first: bool | None = None,
         secret: str | None = None,
     ) -> dict:
+        """``POST /hooks``: call ``target_url`` on the events ``type`` (all when ``None``), of ``campaign_id``
+        only, first touch only with ``is_first``; ``secret`` comes back in each payload."""
         body: dict[str, Any] = {"targetUrl": target_url}
         if type:
             body["type"] = ",".join(type) if isinstance(type, list) else type
         if secret:
             body["secret"] = secret
-        return self.request(
-            "POST", "/hooks", json=body, params=_flags(campaignId=campaign_id, isFirst=is_first) or None
-        )
+        params = _flags(campaignId=campaign_id, isFirst=is_first) or None
+        return self._route("POST /hooks", json=body, params=params)
 
     def delete_webhook(self, hook_id: str) -> Any:
-        return self.request("DELETE", "/hooks/{hook_id}", path_params={"hook_id": hook_id})
+        """``DELETE /hooks/{_id}``: the webhook ``hook_id`` (``hoo_...``)."""
+        return self._route("DELETE /hooks/{hook_id}", hook_id)
 
     # ---------------------------------------------------------------- inbox
     def list_inbox(self, *, user_id: str | None = None, page_size: int = 100) -> list[dict]:
+        """``GET /inbox``: every conversation, of ``user_id`` only when given."""
         return list(self.paginate("/inbox", _flags(userId=user_id), style="page", page_size=page_size))
 
     def get_conversation(self, contact_id: str, **params: Any) -> Any:
-        return self.request(
-            "GET", "/inbox/{contact_id}", path_params={"contact_id": contact_id}, params=params or None
-        )
+        """``GET /inbox/{contactId}``: the conversation with ``contact_id`` (``ctc_...``)."""
+        return self._route("GET /inbox/{contact_id}", contact_id, params=params or None)
 
     def send_email(self, **body: Any) -> Any:
-        return self.request("POST", "/inbox/email", json=body)
+        """``POST /inbox/email``: ``body`` as lemlist documents it (``contactId``, ``sendUserId``, ...)."""
+        return self._route("POST /inbox/email", json=body)
 
     def send_linkedin_message(self, **body: Any) -> Any:
-        return self.request("POST", "/inbox/linkedin", json=body)
+        """``POST /inbox/linkedin``."""
+        return self._route("POST /inbox/linkedin", json=body)
 
     def send_whatsapp_message(self, **body: Any) -> Any:
-        return self.request("POST", "/inbox/whatsapp", json=body)
+        """``POST /inbox/whatsapp``."""
+        return self._route("POST /inbox/whatsapp", json=body)
 
     def send_sms(self, **body: Any) -> Any:
-        return self.request("POST", "/inbox/sms", json=body)
+        """``POST /inbox/sms``."""
+        return self._route("POST /inbox/sms", json=body)
 
     def list_inbox_labels(self) -> Any:
-        return self.request("GET", "/inbox/labels")
+        """``GET /inbox/labels``."""
+        return self._route("GET /inbox/labels")
 
     def create_inbox_label(self, name: str, **fields: Any) -> dict:
-        return self.request("POST", "/inbox/labels", json={"labelName": name, **fields})
+        """``POST /inbox/labels``: a label ``name``."""
+        return self._route("POST /inbox/labels", json={"labelName": name, **fields})
 
     def get_inbox_label(self, label_id: str) -> dict:
-        return self.request("GET", "/inbox/labels/{label_id}", path_params={"label_id": label_id})
+        """``GET /inbox/labels/{id}``: the label ``label_id`` (``lbl_...``)."""
+        return self._route("GET /inbox/labels/{label_id}", label_id)
 
     def update_inbox_label(self, label_id: str, name: str | None = None, **fields: Any) -> dict:
+        """``PATCH /inbox/labels/{id}``: rename ``label_id`` to ``name`` and set ``fields``."""
         if name is not None:
             fields["labelName"] = name
-        return self.request(
-            "PATCH", "/inbox/labels/{label_id}", path_params={"label_id": label_id}, json=fields
-        )
+        return self._route("PATCH /inbox/labels/{label_id}", label_id, json=fields)
 
     def delete_inbox_label(self, label_id: str) -> Any:
-        return self.request("DELETE", "/inbox/labels/{label_id}", path_params={"label_id": label_id})
+        """``DELETE /inbox/labels/{id}``."""
+        return self._route("DELETE /inbox/labels/{label_id}", label_id)
 
     def get_conversation_labels(self, contact_id: str) -> Any:
-        return self.request(
-            "GET", "/inbox/conversations/labels/{contact_id}", path_params={"contact_id": contact_id}
-        )
+        """``GET /inbox/conversations/labels/{contactId}``."""
+        return self._route("GET /inbox/conversations/labels/{contact_id}", contact_id)
 
     def assign_conversation_label(self, contact_id: str, label_id: str | list[str]) -> Any:
-        ids = label_id if isinstance(label_id, list) else [label_id]
-        return self.request(
-            "POST", "/inbox/conversations/labels/{contact_id}", path_params={"contact_id": contact_id},
-            json={"labelIds": ids, "appendLabels": True}, replay_safe=True,
-        )  # fmt: skip
+        """``POST /inbox/conversations/labels/{contactId}``: add the label(s) ``label_id``."""
+        body = {"labelIds": label_id if isinstance(label_id, list) else [label_id], "appendLabels": True}
+        route = "POST /inbox/conversations/labels/{contact_id}"
+        return self._route(route, contact_id, json=body, replay_safe=True)
 
     def remove_conversation_label(self, contact_id: str, label_id: str | list[str]) -> Any:
-        ids = label_id if isinstance(label_id, list) else [label_id]
-        return self.request(
-            "DELETE",
-            "/inbox/conversations/labels/{contact_id}",
-            path_params={"contact_id": contact_id},
-            json={"labelIds": ids},
-        )
+        """``DELETE /inbox/conversations/labels/{contactId}``: remove the label(s) ``label_id``."""
+        body = {"labelIds": label_id if isinstance(label_id, list) else [label_id]}
+        return self._route("DELETE /inbox/conversations/labels/{contact_id}", contact_id, json=body)
 
     # ---------------------------------------------------------------- companies & contacts
     def list_companies(self, *, page_size: int = 100, **filters: Any) -> list[dict]:
+        """``GET /companies``: every company matching lemlist's ``filters``."""
         return list(self.paginate("/companies", _flags(**filters), style="offset", page_size=page_size))
 
     def get_company_notes(self, company_id: str, *, page_size: int = 100) -> list[dict]:
-        return list(
-            self.paginate(
-                "/companies/{company_id}/notes",
-                path_params={"company_id": company_id},
-                style="page",
-                page_size=page_size,
-            )
-        )
-
-    def create_company_note(self, company_id: str, content: str, **fields: Any) -> dict:
-        return self.request(
-            "POST",
+        """``GET /companies/{companyId}/notes``: every note of ``company_id``."""
+        notes = self.paginate(
             "/companies/{company_id}/notes",
             path_params={"company_id": company_id},
-            json={"content": content, **fields},
+            style="page",
+            page_size=page_size,
         )
+        return list(notes)
+
+    def create_company_note(self, company_id: str, content: str, **fields: Any) -> dict:
+        """``POST /companies/{companyId}/notes``: a note with ``content`` on ``company_id``."""
+        route = "POST /companies/{company_id}/notes"
+        return self._route(route, company_id, json={"content": content, **fields})
 
     def search_contacts(self, ids_or_emails: Iterable[str] | None = None, **params: Any) -> Any:
+        """``GET /contacts``: contacts by ``ids_or_emails`` (sent as ``idsOrEmails``) and lemlist's ``params``."""
         query = _flags(**params)
         if ids_or_emails:
             query["idsOrEmails"] = ",".join(ids_or_emails)
-        return self.request("GET", "/contacts", params=query or None)
+        return self._route("GET /contacts", params=query or None)
 
     def get_contact(self, id_or_email: str) -> dict:
-        return self.request("GET", "/contacts/{contact}", path_params={"contact": id_or_email})
+        """``GET /contacts/{idOrEmail}``: the contact ``ctc_...`` or email."""
+        return self._route("GET /contacts/{contact}", id_or_email)
 
     # ---------------------------------------------------------------- exports
     def export_campaign(self, campaign_id: str, fileobj: IO[bytes] | None = None, **params: Any) -> Any:
-        """Synchronous CSV export ``GET /campaigns/{id}/export``."""
+        """``GET /campaigns/{campaignId}/export``: the synchronous CSV export, text or written to ``fileobj``."""
         return self._download(
-            "/campaigns/{campaign_id}/export", {"campaign_id": campaign_id}, params, fileobj
+            "GET /campaigns/{campaign_id}/export", campaign_id, params=params, fileobj=fileobj
         )
 
     def start_export(self, campaign_id: str) -> dict:
-        """``GET /campaigns/{id}/export/start`` → ``{"id"/"_id": "axp_...", "status": "pending", ...}``."""
-        return self.request(
-            "GET", "/campaigns/{campaign_id}/export/start", path_params={"campaign_id": campaign_id}
-        )
-
-    def get_export_status(self, campaign_id: str, export_id: str) -> dict:
-        """The unwrapped status: ``{"status": "pending"|"done"|"error", "progress", "total", "url", ...}``."""
-        body = self.request(
-            "GET", "/campaigns/{campaign_id}/export/{export_id}/status",
-            path_params={"campaign_id": campaign_id, "export_id": export_id},
-        )  # fmt: skip
-        if isinstance(body, dict) and isinstance(body.get("status"), dict):
-            return body["status"]
-        return body
+        """``GET /campaigns/{campaignId}/export/start`` → ``{"id"/"_id": "axp_...", "status": "pending", ...}``."""
+        return self._route("GET /campaigns/{campaign_id}/export/start", campaign_id)
 
     def email_export(self, campaign_id: str, export_id: str, email: str) -> Any:
-        return self.request(
-            "PUT", "/campaigns/{campaign_id}/export/{export_id}/email/{email}",
-            path_params={"campaign_id": campaign_id, "export_id": export_id, "email": email},
-        )  # fmt: skip
+        """``PUT /campaigns/{campaignId}/export/{exportId}/email/{email}``: mail the export's link to ``email``."""
+        route = "PUT /campaigns/{campaign_id}/export/{export_id}/email/{email}"
+        return self._route(route, campaign_id, export_id, email)
 
     def export_campaign_leads(
         self, campaign_id: str, *, state: str = "all", format: str = "csv", fileobj: IO[bytes] | None = None
     ) -> Any:
-        """``GET /campaigns/{id}/export/leads``: CSV text (or JSON with ``format="json"``), or into ``fileobj``."""
+        """``GET /campaigns/{campaignId}/export/leads``: leads in ``state`` as CSV text (JSON with
+        ``format="json"``), or written to ``fileobj``."""
+        params = {"state": state, "format": format}
         return self._download(
-            "/campaigns/{campaign_id}/export/leads",
-            {"campaign_id": campaign_id},
-            {"state": state, "format": format},
-            fileobj,
+            "GET /campaigns/{campaign_id}/export/leads", campaign_id, params=params, fileobj=fileobj
         )
 
     def export_campaign_list(self, campaign_id: str, fileobj: IO[bytes] | None = None, **params: Any) -> Any:
+        """``GET /campaigns/{campaignId}/export/list``: CSV text, or written to ``fileobj``."""
         return self._download(
-            "/campaigns/{campaign_id}/export/list", {"campaign_id": campaign_id}, params, fileobj
+            "GET /campaigns/{campaign_id}/export/list", campaign_id, params=params, fileobj=fileobj
         )
 
     def export_contacts(self, fileobj: IO[bytes] | None = None, **params: Any) -> Any:
-        return self._download("/contacts/export", None, params, fileobj)
+        """``GET /contacts/export``: CSV text, or written to ``fileobj``."""
+        return self._download("GET /contacts/export", params=params, fileobj=fileobj)
 
     def export_activities(self, **filters: Any) -> Any:
-        return self.request("POST", "/overview/activities/export", json=filters, replay_safe=True)
+        """``POST /overview/activities/export``: activities matching ``filters`` (a read)."""
+        return self._route("POST /overview/activities/export", json=filters, replay_safe=True)
 
     def export_leads_overview(self, **filters: Any) -> Any:
-        return self.request("POST", "/overview/leads/export", json=filters, replay_safe=True)
+        """``POST /overview/leads/export``: leads matching ``filters`` (a read)."""
+        return self._route("POST /overview/leads/export", json=filters, replay_safe=True)
 
     def export_hot_leads(self, **filters: Any) -> Any:
-        return self.request("POST", "/leads/export/hot-leads", json=filters, replay_safe=True)
+        """``POST /leads/export/hot-leads``: hot leads matching ``filters`` (a read)."""
+        return self._route("POST /leads/export/hot-leads", json=filters, replay_safe=True)
 
-    def download_export(self, url: str, fileobj: IO[bytes] | None = None, chunk_size: int = 64 * 1024) -> Any:
-        """Download a finished export's CSV ``url``: a streamed response, or written to ``fileobj`` in chunks.
+    def download_export(self, url: str, fileobj: IO[bytes] | None = None, chunk_size: int = CHUNK) -> Any:
+        """``GET {url}``: a finished export's link, as a streamed response or written to ``fileobj`` in chunks.
 
-        The key is sent only when the URL is on the API's own host: a signed storage link never sees it.
+        The key goes only if ``url`` is on the exact scheme, host and port of the connection's base URL:
+        a signed storage link never sees it.
         """
-        same_host = url.startswith(self.base_url.rsplit("/api", 1)[0]) if self.base_url else False
-        response = self.request("GET", url, stream=True, auth=same_host)
-        return self._write(response, fileobj, chunk_size)
+        return self._write(self.request("GET", url, stream=True), fileobj, chunk_size)
 
     def _download(
-        self,
-        path: str,
-        path_params: dict | None,
-        params: dict | None,
-        fileobj: IO[bytes] | None,
-        chunk_size: int = 64 * 1024,
+        self, route: str, *values: str, params: dict | None = None, fileobj=None, chunk_size=CHUNK
     ) -> Any:
+        """A CSV route: its text, or with ``fileobj`` streamed into it in chunks (the byte count returned)."""
         if fileobj is None:
-            return self.request("GET", path, path_params=path_params, params=params or None)
-        response = self.request("GET", path, path_params=path_params, params=params or None, stream=True)
+            return self._route(route, *values, params=params or None)
+        method, path, path_params = split_route(route, values)
+        response = self.request(method, path, path_params=path_params, params=params or None, stream=True)
         return self._write(response, fileobj, chunk_size)
 
     @staticmethod
@@ -695,42 +670,45 @@ class LemlistEndpointsMixin:
 
     # ---------------------------------------------------------------- tasks
     def list_tasks(self, *, page_size: int = 100, **params: Any) -> list[dict]:
-        """``GET /tasks``: 0-indexed pages."""
+        """``GET /tasks``: every task (0-indexed pages), filtered by lemlist's ``params``."""
         return list(self.paginate("/tasks", _flags(**params), style="page0", page_size=page_size))
 
     def create_task(self, **task: Any) -> dict:
-        return self.request("POST", "/tasks", json=task)
+        """``POST /tasks``: ``task`` as lemlist documents it (``type``, ``leadId``, ``title``, ...)."""
+        return self._route("POST /tasks", json=task)
 
     def update_task(self, **fields: Any) -> Any:
-        return self.request("PATCH", "/tasks", json=fields)
+        """``PATCH /tasks``: ``fields`` (``taskIds``, ``done``, ...)."""
+        return self._route("PATCH /tasks", json=fields)
 
     def ignore_tasks(self, task_ids: list[str]) -> Any:
-        return self.request("POST", "/tasks/ignore", json={"ids": list(task_ids)}, replay_safe=True)
+        """``POST /tasks/ignore``: ignore ``task_ids``."""
+        return self._route("POST /tasks/ignore", json={"ids": list(task_ids)}, replay_safe=True)
 
     # ---------------------------------------------------------------- lemwarm
     def start_lemwarm(self, mailbox_id: str) -> Any:
-        return self.request(
-            "POST", "/lemwarm/{mailbox_id}/start", path_params={"mailbox_id": mailbox_id}, replay_safe=True
-        )
+        """``POST /lemwarm/{userMailboxId}/start``: warm the mailbox ``mailbox_id`` (``usm_...``)."""
+        return self._route("POST /lemwarm/{mailbox_id}/start", mailbox_id, replay_safe=True)
 
     def pause_lemwarm(self, mailbox_id: str) -> Any:
-        return self.request(
-            "POST", "/lemwarm/{mailbox_id}/pause", path_params={"mailbox_id": mailbox_id}, replay_safe=True
-        )
+        """``POST /lemwarm/{userMailboxId}/pause``."""
+        return self._route("POST /lemwarm/{mailbox_id}/pause", mailbox_id, replay_safe=True)
 
     def get_lemwarm_settings(self, mailbox_id: str) -> dict:
-        return self.request("GET", "/lemwarm/{mailbox_id}/settings", path_params={"mailbox_id": mailbox_id})
+        """``GET /lemwarm/{userMailboxId}/settings``."""
+        return self._route("GET /lemwarm/{mailbox_id}/settings", mailbox_id)
 
     def update_lemwarm_settings(self, mailbox_id: str, **settings: Any) -> dict:
-        return self.request(
-            "PATCH", "/lemwarm/{mailbox_id}/settings", path_params={"mailbox_id": mailbox_id}, json=settings
-        )
+        """``PATCH /lemwarm/{userMailboxId}/settings``: set ``settings`` (``dailyLimit``, ...)."""
+        return self._route("PATCH /lemwarm/{mailbox_id}/settings", mailbox_id, json=settings)
 
     # ---------------------------------------------------------------- CRM, domains
     def get_crm_filters(
         self, crm: str | None = None, user_id: str | None = None, type: str | None = None
     ) -> Any:
-        return self.request("GET", "/crm/filters", params=_flags(crm=crm, userId=user_id, type=type) or None)
+        """``GET /crm/filters``: the filters of ``crm`` for ``user_id``, of ``type``."""
+        return self._route("GET /crm/filters", params=_flags(crm=crm, userId=user_id, type=type) or None)
 
     def check_domain_redirects(self, **params: Any) -> Any:
-        return self.request("GET", "/domains/redirect", params=params or None)
+        """``GET /domains/redirect``."""
+        return self._route("GET /domains/redirect", params=params or None)

@@ -3,7 +3,8 @@
 Operators act on the type, not on text: ``LemlistNotFoundError`` (an id that does not exist),
 ``LemlistAuthError`` (a permanent 401/402/403, an ``AirflowFailException`` so Airflow does not retry the
 task), ``LemlistRateLimitError`` (the 429 wait cap was reached), ``LemlistClientError`` (other 4xx),
-``LemlistServerError`` (5xx/transport failures left after the bounded retries).
+``LemlistServerError`` (5xx/transport failures left after the bounded retries), ``LemlistInvalidIdError``
+(a path value that cannot be what its slot names; nothing was sent).
 """
 
 from __future__ import annotations
@@ -77,6 +78,13 @@ class LemlistNotFoundError(LemlistError):
 
 class LemlistClientError(LemlistError):
     """Another 4xx: the request itself is wrong; ``reason`` holds lemlist's own message."""
+
+
+class LemlistInvalidIdError(LemlistClientError, AirflowFailException):
+    """An id (or email, or unsubscribe value) that cannot go into its URL slot: refused before sending.
+
+    A task retry would send the same value again, so Airflow does not retry it.
+    """
 
 
 class LemlistRateLimitError(LemlistError):

@@ -52,20 +52,33 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import Protocol
 
 DEFAULT_LIMIT = 20
 DEFAULT_WINDOW = 2.0
 
 
-@dataclass
-class LimiterStats:
-    paced_seconds: float = 0.0
-    observations: int = 0
-    sharers: float = 1.0
-    quota: int = 0
-    rate_limited: int = 0
-    history: list[float] = field(default_factory=list)  # quota after each change (bounded)
+class SendGate(Protocol):
+    """Where a request takes its send slot and reports its answer: the one seam both hooks send through.
+
+    ``RateLimiter`` is the header-based gate. A shared window (a Redis sliding window, a host-local store)
+    goes in by wrapping it: take the shared slot in ``acquire``/``aacquire`` besides the limiter's, and
+    return the wrapper from ``limiter_for``; neither hook changes.
+    """
+
+    def acquire(self) -> float:
+        """Block until the request may go out; return the seconds waited."""
+
+    async def aacquire(self) -> float:
+        """``acquire`` without blocking the event loop."""
+
+    def observe(
+        self, status: int, limit: int | None, remaining: int | None, retry_after: float | None, sent_at: float
+    ) -> None:
+        """The answer to the request sent at ``sent_at`` (``time.monotonic``) and its rate-limit headers."""
+
+    def no_answer(self) -> None:
+        """The request got no answer (timeout, reset)."""
 
 
 class RateLimiter:
@@ -127,7 +140,6 @@ class RateLimiter:
         self._restart = False  # after a 429: size the quota from the next answer
         self._alone_at = 0.0
         self._shared_seen = False  # alone since the start: ramp up (others may be starting too)
-        self.stats = LimiterStats(quota=self._quota)
 
     @property
     def enabled(self) -> bool:
@@ -161,11 +173,6 @@ class RateLimiter:
             # server's count shows the new quota within milliseconds and the others see the room is gone
             spacing = 0.0 if grew else self._period()
             self._next = max(self._paused_until, last + spacing)
-        self.stats.quota = k
-        hist = self.stats.history
-        hist.append(float(k))
-        if len(hist) > 256:
-            del hist[:128]
 
     def _forget(self, sent_at: float) -> None:
         own = self._own
@@ -202,9 +209,7 @@ class RateLimiter:
                 at = max(at, self._own[-k] + self.window * (1.0 + self._margin()))
             self._own.append(at)
             self._next = at + self._period()
-            delay = at - now
-            self.stats.paced_seconds += delay
-            return delay
+            return at - now
 
     def acquire(self) -> float:
         """Wait (sleeping this thread) until this request may go out; returns the time waited."""
@@ -252,7 +257,6 @@ class RateLimiter:
             self._probing = False
             self._probed = True
             if status == 429:
-                self.stats.rate_limited += 1
                 if sent_at is not None:
                     self._forget(sent_at)  # a rejected request uses no budget: keep the own count true
                 pause = retry_after if retry_after and retry_after > 0 else self.window / 2
@@ -281,11 +285,9 @@ class RateLimiter:
             others = max(0, self.limit - remaining - own)
             if others:
                 self._shared_seen = True
-            self.stats.observations += 1
             # the count as it will be with our current quota (a change of ours shows in it later)
             server = others + self._quota
             self._sharers = server / self._quota
-            self.stats.sharers = self._sharers
             if self._restart and self._probed and not first_probe:
                 # back from a 429 pause: keep what still fits beside the others, no more than before
                 self._restart = False
@@ -355,20 +357,21 @@ class RateLimiter:
         elif rng() < chance:
             self._set_quota(k + 1)
 
-    def release_probe(self) -> None:
-        """The probe failed without a response: let the next request probe instead."""
+    def no_answer(self) -> None:
+        """A request got no answer: if it was the probe, let the next request probe instead."""
         with self._lock:
             self._probing = False
 
 
+UNPACED = RateLimiter(0)  # the gate of calls that do not carry the key: they do not spend its budget
 _REGISTRY: dict[tuple[str, str], RateLimiter] = {}
 _REGISTRY_LOCK = threading.Lock()
 
 
 def limiter_for(base_url: str, secret: str | None, limit: int, window: float) -> RateLimiter:
-    """The process-wide limiter of one key on one service; the key itself is only kept as a hash.
+    """The process-wide gate of one key on one service; the key itself is only kept as a hash.
 
-    The sync and the async hook both get their limiter here, so they share one budget in a process.
+    The sync and the async hook both get their gate here, so they share one budget in a process.
     """
     digest = hashlib.sha256((secret or "").encode()).hexdigest()[:16]
     key = (base_url.rstrip("/"), digest)
