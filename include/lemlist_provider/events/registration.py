@@ -97,17 +97,15 @@ class HookSpec:
             "is_first": self.is_first,
         }
 
-    def create_request(self, secret: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        """``(json body, query params)`` of ``POST /hooks`` for this hook."""
-        body: dict[str, Any] = {"targetUrl": self.target_url, "secret": secret}
-        if self.types:
-            body["type"] = ",".join(sorted(self.types))
-        params: dict[str, Any] = {}
-        if self.campaign_id:
-            params["campaignId"] = self.campaign_id
-        if self.is_first:
-            params["isFirst"] = "true"
-        return body, params
+    def create_kwargs(self, secret: str) -> dict[str, Any]:
+        """Arguments of ``LemlistHook.create_webhook`` for this hook (the secret goes in the body only)."""
+        return {
+            "target_url": self.target_url,
+            "type": sorted(self.types) or None,
+            "campaign_id": self.campaign_id,
+            "is_first": True if self.is_first else None,
+            "secret": secret,
+        }
 
 
 def declared_hook(item: Mapping[str, Any], *, target_url: str) -> HookSpec:
@@ -126,6 +124,26 @@ def declared_hook(item: Mapping[str, Any], *, target_url: str) -> HookSpec:
     if not isinstance(is_first, bool):
         raise PlanError("is_first must be true or false")
     return HookSpec(target_url=target_url, types=types, campaign_id=campaign_id, is_first=is_first)
+
+
+def declared_hooks(
+    items: Iterable[Mapping[str, Any]],
+    *,
+    receiver_url: str,
+    owner: str = DEFAULT_OWNER,
+    conn_id: str | None = None,
+) -> list[HookSpec]:
+    """Every declared hook bound to the receiver's URL (with our owner marker); ``PlanError`` names the entry."""
+    target = receiver_target(receiver_url, owner=owner, conn_id=conn_id)
+    specs = []
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise PlanError(f"declared hook #{index} must be an object")
+        try:
+            specs.append(declared_hook(item, target_url=target))
+        except PlanError as exc:
+            raise PlanError(f"declared hook #{index}: {exc}") from None
+    return specs
 
 
 def existing_hook(hook: Mapping[str, Any]) -> HookSpec:
