@@ -269,9 +269,8 @@ def test_retention_prunes_old_rows_only(backend, webhook_secret):
     backend.store.record(old, conn_id="lemlist_default", received_at=now - timedelta(days=40))
     backend.store.record(new, conn_id="lemlist_default", received_at=now)
 
-    deleted = backend.store.prune(now - timedelta(days=30))
+    backend.store.prune(now - timedelta(days=30))  # the writer may already have pruned it on its own
 
-    assert deleted >= 1
     assert backend.rows(old.dedupe_key) == []
     assert len(backend.rows(new.dedupe_key)) == 1
 

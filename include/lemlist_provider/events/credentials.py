@@ -26,15 +26,21 @@ class SecretCache:
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, str]] = {}
 
-    def get(self, conn_id: str) -> str:
-        now = time.monotonic()
+    def cached(self, conn_id: str) -> str | None:
+        """The secret if read less than ``ttl`` ago (no I/O: safe on the event loop), else None."""
         with self._lock:
             entry = self._entries.get(conn_id)
-            if entry and now - entry[0] < self.ttl:
-                return entry[1]
-        secret = read_webhook_secret(conn_id)
-        with self._lock:
-            self._entries[conn_id] = (now, secret)
+        if entry and time.monotonic() - entry[0] < self.ttl:
+            return entry[1]
+        return None
+
+    def get(self, conn_id: str) -> str:
+        """The secret, read from the connection when the cached one is stale (blocking I/O)."""
+        secret = self.cached(conn_id)
+        if secret is None:
+            secret = read_webhook_secret(conn_id)
+            with self._lock:
+                self._entries[conn_id] = (time.monotonic(), secret)
         return secret
 
     def clear(self) -> None:

@@ -47,11 +47,13 @@ def _answer(status_code: int, detail: str, **fields: Any) -> JSONResponse:
     return JSONResponse({"detail": detail, **fields}, status_code=status_code)
 
 
-def get_settings() -> ReceiverSettings:
+# The dependencies are ``async`` only so that FastAPI runs them on the event loop: a plain ``def``
+# dependency costs a thread-pool round trip per request. None of them blocks.
+async def get_settings() -> ReceiverSettings:
     return ReceiverSettings.load()
 
 
-def get_store(request: Request) -> EventStore:
+async def get_store(request: Request) -> EventStore:
     """The app's store over Airflow's metadata database, built on first use (only the API server needs it)."""
     store = getattr(request.app.state, "store", None)
     if store is None:
@@ -60,13 +62,13 @@ def get_store(request: Request) -> EventStore:
         store = EventStore(
             airflow_settings.engine,
             airflow_settings.NonScopedSession,
-            retention_days=get_settings().retention_days,
+            retention_days=ReceiverSettings.load().retention_days,
         )
         request.app.state.store = store
     return store
 
 
-def get_secrets(request: Request) -> SecretCache:
+async def get_secrets(request: Request) -> SecretCache:
     return request.app.state.secrets
 
 
@@ -108,7 +110,7 @@ async def receive_webhook(
         log.warning("lemlist webhook from %s refused: %s", client, exc)
         return _answer(400, str(exc))
     try:
-        secret = await run_in_threadpool(secrets.get, chosen)
+        secret = secrets.cached(chosen) or await run_in_threadpool(secrets.get, chosen)
     except SecretUnavailable as exc:
         log.error("lemlist webhook receiver cannot verify events: %s", exc)
         return _answer(503, "the receiver is not configured")

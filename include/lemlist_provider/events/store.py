@@ -8,18 +8,26 @@ arrival time and the id of the Asset event it produced. The payload itself lives
 
 ``record`` inserts the row and registers the Asset event through Airflow's ``AssetManager`` (what the REST
 route ``POST /api/v2/assets/events`` does) and commits both together: either the event is stored and DAGs
-are queued, or nothing is and the receiver answers 503 so lemlist retries. A second delivery of the same
-key finds the row (or loses the race on the unique index) and is reported as a duplicate, without a second
-Asset event.
+are queued, or nothing is and the receiver answers 503 so lemlist retries. ``record`` returns only after
+that commit. A second delivery of the same key finds the row (or loses the race on the unique index) and
+is reported as a duplicate, without a second Asset event.
+
+Group commit: one writer thread per process takes every event waiting at that moment (up to
+``MAX_BATCH``) and stores them in one transaction. A commit, not the work per event, is what costs most
+(SQLite writes the file and syncs it; PostgreSQL flushes its WAL), and SQLite admits one writer at a time:
+threads writing side by side mostly wait in its busy handler. Each caller still gets its answer only once
+its own event is committed; if the batch cannot be committed, every event in it is answered 503.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, Index, Integer, MetaData, String, Table, delete, insert, select, update
@@ -36,6 +44,8 @@ log = logging.getLogger(__name__)
 TABLE_NAME = "lemlist_webhook_event"
 PRUNE_EVERY_SECONDS = 600.0
 PRUNE_BATCH = 5000
+MAX_BATCH = 64
+WAIT_SECONDS = 60.0
 
 
 def _utc_datetime():
@@ -64,6 +74,14 @@ class StoreError(RuntimeError):
     """The event could not be stored (database unreachable, locked, Asset missing): answer 503."""
 
 
+@dataclass
+class _Pending:
+    event: WebhookEvent
+    conn_id: str
+    received_at: datetime
+    outcome: Future = field(default_factory=Future)
+
+
 @dataclass(frozen=True)
 class Recorded:
     """The outcome of ``record``: ``duplicate`` is True when the key was already stored."""
@@ -74,7 +92,7 @@ class Recorded:
 
 
 class EventStore:
-    """The table, the family Assets it needs, and retention, over one engine and session factory."""
+    """The table, the family Assets it needs, the writer thread and retention, over one engine."""
 
     def __init__(self, engine: Engine, session_factory, *, retention_days: int) -> None:
         self.engine = engine
@@ -84,6 +102,8 @@ class EventStore:
         self._known_assets: set[str] = set()
         self._lock = threading.Lock()
         self._last_prune = 0.0
+        self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
 
     # -- schema and assets ---------------------------------------------------------------------------
     def ensure_table(self) -> None:
@@ -124,89 +144,133 @@ class EventStore:
 
     # -- events --------------------------------------------------------------------------------------
     def record(self, event: WebhookEvent, *, conn_id: str, received_at: datetime) -> Recorded:
-        """Store the event and its Asset event in one transaction; ``StoreError`` if that cannot be done."""
+        """Store the event and its Asset event, committed; ``StoreError`` if that cannot be done (blocks)."""
         try:
             self.ensure_table()
             self.ensure_asset(event.family.uri)
-            with self.session_factory() as session:
-                if self._stored_id(session, event.dedupe_key) is not None:
-                    return Recorded(duplicate=True, event_id=None, asset_event_id=None)
-                try:
-                    recorded = self._insert(session, event, conn_id=conn_id, received_at=received_at)
-                except IntegrityError:  # a concurrent delivery of the same key committed first
-                    session.rollback()
-                    return Recorded(duplicate=True, event_id=None, asset_event_id=None)
-        except StoreError:
-            raise
         except SQLAlchemyError as exc:
             raise StoreError(f"database error: {type(exc).__name__}") from exc
-        self._maybe_prune(received_at)
-        return recorded
+        pending = _Pending(event, conn_id, received_at)
+        self._queue.put(pending)
+        self._start_writer()
+        try:
+            return pending.outcome.result(timeout=WAIT_SECONDS)
+        except TimeoutError as exc:  # the database hangs: lemlist retries; the key dedupes a late commit
+            raise StoreError(f"not committed within {WAIT_SECONDS:.0f} s") from exc
 
-    def _insert(
-        self, session: Session, event: WebhookEvent, *, conn_id: str, received_at: datetime
-    ) -> Recorded:
+    def _start_writer(self) -> None:
+        if self._writer is not None and self._writer.is_alive():
+            return
+        with self._lock:
+            if self._writer is None or not self._writer.is_alive():
+                self._writer = threading.Thread(
+                    target=self._write_forever, name="lemlist-events-writer", daemon=True
+                )
+                self._writer.start()
+
+    def _write_forever(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._write(batch)
+            self._maybe_prune()
+
+    def _write(self, batch: list[_Pending]) -> None:
+        """Commit a batch and answer each caller; never raises (the writer thread must live on)."""
+        try:
+            try:
+                outcomes = self._commit(batch)
+            except IntegrityError:
+                # another process stored one of these keys after our check: one transaction each, so
+                # that only the event that lost the race is a duplicate
+                outcomes = [self._commit_alone(pending) for pending in batch]
+        except Exception as exc:  # noqa: BLE001 - every caller must get an answer
+            error = (
+                exc if isinstance(exc, StoreError) else StoreError(f"database error: {type(exc).__name__}")
+            )
+            if not isinstance(exc, SQLAlchemyError | StoreError):
+                log.exception("lemlist webhook store: unexpected error, %d events answered 503", len(batch))
+            for pending in batch:
+                pending.outcome.set_exception(error)
+            return
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            pending.outcome.set_result(outcome)
+
+    def _commit_alone(self, pending: _Pending) -> Recorded:
+        try:
+            return self._commit([pending])[0]
+        except IntegrityError:
+            return Recorded(duplicate=True, event_id=None, asset_event_id=None)
+
+    def _commit(self, batch: list[_Pending]) -> list[Recorded]:
+        """One transaction: a ledger row and an Asset event per new key; duplicates (stored or in the batch) skip."""
+        keys = {pending.event.dedupe_key for pending in batch}
+        callbacks: list = []
+        outcomes: list[Recorded] = []
+        with self.session_factory() as session:
+            seen = set(
+                session.scalars(select(events_table.c.dedupe_key).where(events_table.c.dedupe_key.in_(keys)))
+            )
+            for pending in batch:
+                if pending.event.dedupe_key in seen:
+                    outcomes.append(Recorded(duplicate=True, event_id=None, asset_event_id=None))
+                    continue
+                seen.add(pending.event.dedupe_key)
+                outcomes.append(self._insert(session, pending, callbacks))
+            session.commit()
+        for callback in callbacks:  # listeners hear of the events only once they are committed
+            callback()
+        return outcomes
+
+    def _insert(self, session: Session, pending: _Pending, callbacks: list) -> Recorded:
         from airflow.assets.manager import asset_manager
-        from airflow.models.asset import AssetModel
+        from airflow.serialization.definitions.assets import SerializedAssetUniqueKey
 
+        event = pending.event
         row = session.execute(
             insert(events_table).values(
                 dedupe_key=event.dedupe_key,
                 event_type=event.type,
                 family=event.family.name,
-                conn_id=conn_id,
-                received_at=received_at,
+                conn_id=pending.conn_id,
+                received_at=pending.received_at,
             )
         )
         event_id = row.inserted_primary_key[0]
-        session.flush()
-        asset = session.scalar(
-            select(AssetModel).where(AssetModel.name == event.family.uri, AssetModel.uri == event.family.uri)
-        )
-        if asset is None:
-            self._known_assets.discard(event.family.uri)
-            raise StoreError(f"asset {event.family.uri} is missing")
-        callbacks: list = []
         asset_event = asset_manager.register_asset_change(
-            asset=asset,
-            extra=asset_extra(event, conn_id=conn_id),
+            asset=SerializedAssetUniqueKey(name=event.family.uri, uri=event.family.uri),
+            extra=asset_extra(event, conn_id=pending.conn_id),
             source_is_api=True,
             session=session,
             callback_sink=callbacks,
         )
-        if asset_event is None:
-            raise StoreError(f"Airflow refused the asset event for {event.family.uri}")
+        if asset_event is None:  # the Asset row is gone (deleted by hand): recreate it on lemlist's retry
+            self._known_assets.discard(event.family.uri)
+            raise StoreError(f"asset {event.family.uri} is missing")
         session.execute(
             update(events_table).where(events_table.c.id == event_id).values(asset_event_id=asset_event.id)
         )
-        session.commit()
-        for callback in callbacks:  # listeners hear of the event only once it is committed
-            callback()
         return Recorded(duplicate=False, event_id=event_id, asset_event_id=asset_event.id)
 
-    @staticmethod
-    def _stored_id(session: Session, key: str) -> int | None:
-        return session.scalar(select(events_table.c.id).where(events_table.c.dedupe_key == key))
-
     # -- retention -----------------------------------------------------------------------------------
-    def _maybe_prune(self, now: datetime) -> None:
+    def _maybe_prune(self) -> None:
         """Delete ledger rows past retention, at most every ten minutes per process, never failing a request."""
         if time.monotonic() - self._last_prune < PRUNE_EVERY_SECONDS:
             return
         self._last_prune = time.monotonic()
         try:
-            deleted = self.prune(now - self.retention)
+            deleted = self.prune(datetime.now(UTC) - self.retention)
         except SQLAlchemyError as exc:
             log.warning(
                 "lemlist webhook retention: pruning failed (%s); will retry later", type(exc).__name__
             )
             return
         if deleted:
-            log.info(
-                "lemlist webhook retention: deleted %d events received before the last %s",
-                deleted,
-                self.retention,
-            )
+            log.info("lemlist webhook retention: deleted %d events older than %s", deleted, self.retention)
 
     def prune(self, cutoff: datetime) -> int:
         """Delete rows received before ``cutoff`` in batches; returns how many were deleted."""
