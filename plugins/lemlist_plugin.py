@@ -1,4 +1,5 @@
-"""Airflow plugin of the lemlist project: the "lemlist campaign" button on every lemlist task.
+"""Airflow plugin of the lemlist project: the "lemlist campaign" button on every lemlist task, and the
+webhook receiver app (``lemlist_provider.events.receiver``) mounted by the API server at ``/lemlist``.
 
 Only the registration lives here (Airflow imports every ``.py`` under ``plugins/`` as a top-level module);
 the link itself is ``lemlist_provider.links.LemlistCampaignLink``. It is registered as an
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
+from lemlist_provider.events.receiver import app as events_app
 from lemlist_provider.links import LemlistCampaignLink
 
 
 class LemlistPlugin(AirflowPlugin):
-    """Registers the lemlist campaign link with the API server (which renders extra links in Airflow 3)."""
+    """Registers the campaign link and the events app with the API server."""
 
     name = "lemlist"
     operator_extra_links = [LemlistCampaignLink()]
+    fastapi_apps = [{"name": "lemlist-events", "app": events_app, "url_prefix": "/lemlist"}]

@@ -29,6 +29,16 @@ _RATE_FIELDS = {
     },
 }
 
+# The secret lemlist puts in every webhook body; the receiver compares it (lemlist_provider.events).
+# "format": "password" makes the form field a password field; the key's "secret" makes Airflow mask it.
+_WEBHOOK_FIELDS = {
+    "webhook_secret": {
+        "label": "Webhook secret",
+        "description": "Secret of the webhooks lemlist sends to Airflow (at least 16 characters).",
+        "schema": {"type": ["string", "null"], "format": "password", "minLength": 16},
+    },
+}
+
 
 DOMAINS = ("account", "enrichment", "exports", "lead_import", "unsubscribes")
 
@@ -81,7 +91,7 @@ def get_provider_info() -> dict:
                     "relabeling": {"password": "API Key", "host": "Base URL"},
                     "placeholders": {"host": "https://api.lemlist.com/api", "password": "lemlist API key"},
                 },
-                "conn-fields": dict(_RATE_FIELDS),
+                "conn-fields": {**_RATE_FIELDS, **_WEBHOOK_FIELDS},
             },
             {
                 "connection-type": "lemcal",

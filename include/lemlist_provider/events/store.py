@@ -1,0 +1,299 @@
+"""Durable store of webhook events in Airflow's metadata database, one transaction with the Asset event.
+
+The table ``lemlist_webhook_event`` lives next to Airflow's own tables (same database, same engine) but in
+its own SQLAlchemy ``MetaData``, so Airflow's migrations neither know nor touch it; it is created on first
+use. A row is the ledger entry of one event: its dedupe key (unique index), type, family, connection,
+arrival time and the id of the Asset event it produced. The payload itself lives once, in the Asset event's
+``extra`` (secret removed), where DAGs read it.
+
+``record`` inserts the row and registers the Asset event through Airflow's ``AssetManager`` (what the REST
+route ``POST /api/v2/assets/events`` does) and commits both together: either the event is stored and DAGs
+are queued, or nothing is and the receiver answers 503 so lemlist retries. ``record`` returns only after
+that commit. A second delivery of the same key finds the row (or loses the race on the unique index) and
+is reported as a duplicate, without a second Asset event.
+
+Group commit: one writer thread per process takes every event waiting at that moment (up to
+``MAX_BATCH``) and stores them in one transaction. A commit, not the work per event, is what costs most
+(SQLite writes the file and syncs it; PostgreSQL flushes its WAL), and SQLite admits one writer at a time:
+threads writing side by side mostly wait in its busy handler. Each caller still gets its answer only once
+its own event is committed; if the batch cannot be committed, every event in it is answered 503.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from .payload import WebhookEvent
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+TABLE_NAME = "lemlist_webhook_event"
+PRUNE_EVERY_SECONDS = 600.0
+PRUNE_BATCH = 5000
+MAX_BATCH = 64
+WAIT_SECONDS = 60.0
+
+
+def _utc_datetime():
+    from airflow.utils.sqlalchemy import UtcDateTime
+
+    return UtcDateTime()
+
+
+metadata = MetaData()
+events_table = Table(
+    TABLE_NAME,
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedupe_key", String(64), nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("family", String(50), nullable=False),
+    Column("conn_id", String(250), nullable=False),
+    Column("received_at", _utc_datetime(), nullable=False),
+    Column("asset_event_id", Integer, nullable=True),
+    Index(f"idx_{TABLE_NAME}_dedupe_key", "dedupe_key", unique=True),
+    Index(f"idx_{TABLE_NAME}_received_at", "received_at"),
+)
+
+
+class StoreError(RuntimeError):
+    """The event could not be stored (database unreachable, locked, Asset missing): answer 503."""
+
+
+@dataclass
+class _Pending:
+    event: WebhookEvent
+    conn_id: str
+    received_at: datetime
+    outcome: Future = field(default_factory=Future)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The outcome of ``record``: ``duplicate`` is True when the key was already stored."""
+
+    duplicate: bool
+    event_id: int | None
+    asset_event_id: int | None
+
+
+class EventStore:
+    """The table, the family Assets it needs, the writer thread and retention, over one engine."""
+
+    def __init__(self, engine: Engine, session_factory, *, retention_days: int) -> None:
+        self.engine = engine
+        self.session_factory = session_factory
+        self.retention = timedelta(days=retention_days)
+        self._ready = False
+        self._known_assets: set[str] = set()
+        self._lock = threading.Lock()
+        self._last_prune = 0.0
+        self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+
+    # -- schema and assets ---------------------------------------------------------------------------
+    def ensure_table(self) -> None:
+        """Create the table and its indexes once per process (another process may race: both end well)."""
+        if self._ready:
+            return
+        with self._lock:
+            if self._ready:
+                return
+            try:
+                metadata.create_all(self.engine, checkfirst=True)
+            except SQLAlchemyError:
+                # another process created it between the check and the CREATE: fine if it is there now
+                from sqlalchemy import inspect
+
+                if not inspect(self.engine).has_table(TABLE_NAME):
+                    raise
+            self._ready = True
+
+    def ensure_asset(self, uri: str) -> None:
+        """Create the family's Asset row when no DAG declared it yet: an event must be stored regardless."""
+        if uri in self._known_assets:
+            return
+        from airflow.assets.manager import asset_manager
+        from airflow.models.asset import AssetModel
+        from airflow.serialization.definitions.assets import SerializedAsset
+
+        with self.session_factory() as session:
+            found = session.scalar(select(AssetModel.id).where(AssetModel.name == uri, AssetModel.uri == uri))
+            if found is None:
+                asset = SerializedAsset(name=uri, uri=uri, group="asset", extra={}, watchers=[])
+                asset_manager.create_assets([asset], session=session)
+                try:
+                    session.commit()
+                except IntegrityError:  # created meanwhile by a DAG parse or another receiver process
+                    session.rollback()
+        self._known_assets.add(uri)
+
+    # -- events --------------------------------------------------------------------------------------
+    def record(self, event: WebhookEvent, *, conn_id: str, received_at: datetime) -> Recorded:
+        """Store the event and its Asset event, committed; ``StoreError`` if that cannot be done (blocks)."""
+        try:
+            self.ensure_table()
+            self.ensure_asset(event.family.uri)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {type(exc).__name__}") from exc
+        pending = _Pending(event, conn_id, received_at)
+        self._queue.put(pending)
+        self._start_writer()
+        try:
+            return pending.outcome.result(timeout=WAIT_SECONDS)
+        except TimeoutError as exc:  # the database hangs: lemlist retries; the key dedupes a late commit
+            raise StoreError(f"not committed within {WAIT_SECONDS:.0f} s") from exc
+
+    def _start_writer(self) -> None:
+        if self._writer is not None and self._writer.is_alive():
+            return
+        with self._lock:
+            if self._writer is None or not self._writer.is_alive():
+                self._writer = threading.Thread(
+                    target=self._write_forever, name="lemlist-events-writer", daemon=True
+                )
+                self._writer.start()
+
+    def _write_forever(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._write(batch)
+            self._maybe_prune()
+
+    def _write(self, batch: list[_Pending]) -> None:
+        """Commit a batch and answer each caller; never raises (the writer thread must live on)."""
+        try:
+            try:
+                outcomes = self._commit(batch)
+            except IntegrityError:
+                # another process stored one of these keys after our check: one transaction each, so
+                # that only the event that lost the race is a duplicate
+                outcomes = [self._commit_alone(pending) for pending in batch]
+        except Exception as exc:  # noqa: BLE001 - every caller must get an answer
+            error = (
+                exc if isinstance(exc, StoreError) else StoreError(f"database error: {type(exc).__name__}")
+            )
+            if not isinstance(exc, SQLAlchemyError | StoreError):
+                log.exception("lemlist webhook store: unexpected error, %d events answered 503", len(batch))
+            for pending in batch:
+                pending.outcome.set_exception(error)
+            return
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            pending.outcome.set_result(outcome)
+
+    def _commit_alone(self, pending: _Pending) -> Recorded:
+        try:
+            return self._commit([pending])[0]
+        except IntegrityError:
+            return Recorded(duplicate=True, event_id=None, asset_event_id=None)
+
+    def _commit(self, batch: list[_Pending]) -> list[Recorded]:
+        """One transaction: a ledger row and an Asset event per new key; duplicates (stored or in the batch) skip."""
+        keys = {pending.event.dedupe_key for pending in batch}
+        callbacks: list = []
+        outcomes: list[Recorded] = []
+        with self.session_factory() as session:
+            seen = set(
+                session.scalars(select(events_table.c.dedupe_key).where(events_table.c.dedupe_key.in_(keys)))
+            )
+            for pending in batch:
+                if pending.event.dedupe_key in seen:
+                    outcomes.append(Recorded(duplicate=True, event_id=None, asset_event_id=None))
+                    continue
+                seen.add(pending.event.dedupe_key)
+                outcomes.append(self._insert(session, pending, callbacks))
+            session.commit()
+        for callback in callbacks:  # listeners hear of the events only once they are committed
+            callback()
+        return outcomes
+
+    def _insert(self, session: Session, pending: _Pending, callbacks: list) -> Recorded:
+        from airflow.assets.manager import asset_manager
+        from airflow.serialization.definitions.assets import SerializedAssetUniqueKey
+
+        event = pending.event
+        row = session.execute(
+            insert(events_table).values(
+                dedupe_key=event.dedupe_key,
+                event_type=event.type,
+                family=event.family.name,
+                conn_id=pending.conn_id,
+                received_at=pending.received_at,
+            )
+        )
+        event_id = row.inserted_primary_key[0]
+        asset_event = asset_manager.register_asset_change(
+            asset=SerializedAssetUniqueKey(name=event.family.uri, uri=event.family.uri),
+            extra=asset_extra(event, conn_id=pending.conn_id),
+            source_is_api=True,
+            session=session,
+            callback_sink=callbacks,
+        )
+        if asset_event is None:  # the Asset row is gone (deleted by hand): recreate it on lemlist's retry
+            self._known_assets.discard(event.family.uri)
+            raise StoreError(f"asset {event.family.uri} is missing")
+        session.execute(
+            update(events_table).where(events_table.c.id == event_id).values(asset_event_id=asset_event.id)
+        )
+        return Recorded(duplicate=False, event_id=event_id, asset_event_id=asset_event.id)
+
+    # -- retention -----------------------------------------------------------------------------------
+    def _maybe_prune(self) -> None:
+        """Delete ledger rows past retention, at most every ten minutes per process, never failing a request."""
+        if time.monotonic() - self._last_prune < PRUNE_EVERY_SECONDS:
+            return
+        self._last_prune = time.monotonic()
+        try:
+            deleted = self.prune(datetime.now(UTC) - self.retention)
+        except SQLAlchemyError as exc:
+            log.warning(
+                "lemlist webhook retention: pruning failed (%s); will retry later", type(exc).__name__
+            )
+            return
+        if deleted:
+            log.info("lemlist webhook retention: deleted %d events older than %s", deleted, self.retention)
+
+    def prune(self, cutoff: datetime) -> int:
+        """Delete rows received before ``cutoff`` in batches; returns how many were deleted."""
+        self.ensure_table()
+        total = 0
+        while True:
+            with self.session_factory() as session:
+                ids = select(events_table.c.id).where(events_table.c.received_at < cutoff).limit(PRUNE_BATCH)
+                result = session.execute(
+                    delete(events_table).where(events_table.c.id.in_(ids.scalar_subquery()))
+                )
+                session.commit()
+            total += result.rowcount or 0
+            if (result.rowcount or 0) < PRUNE_BATCH:
+                return total
+
+
+def asset_extra(event: WebhookEvent, *, conn_id: str) -> dict[str, Any]:
+    """What a DAG finds in ``triggering_asset_events[...].extra``: the type, the key, and the payload."""
+    return {
+        "type": event.type,
+        "family": event.family.name,
+        "dedupe_key": event.dedupe_key,
+        "conn_id": conn_id,
+        "payload": event.payload,
+    }

@@ -1,0 +1,123 @@
+"""Fixtures for the events tests: a webhook secret on ``lemlist_default``, the receiver app on a real Airflow
+metadata database (the worktree's SQLite test home, or a PostgreSQL database of its own), and a client.
+
+The PostgreSQL database is created on the machine's server and migrated with ``airflow db migrate`` through
+``integration.local_airflow.LocalAirflow`` (no Airflow component is started), then dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from integration.local_airflow import LocalAirflow
+from integration.services import fresh_postgres_database, postgres_problem
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import sessionmaker
+
+from lemlist_provider.events.receiver import create_app, get_store
+from lemlist_provider.events.store import EventStore, events_table
+
+
+@pytest.fixture
+def webhook_secret(monkeypatch) -> str:
+    """A fresh secret in the ``webhook_secret`` extra of ``lemlist_default`` (an env var connection)."""
+    secret = secrets.token_urlsafe(24)
+    conn = {"conn_type": "lemlist", "password": "api-key-not-used", "extra": {"webhook_secret": secret}}
+    monkeypatch.setenv("AIRFLOW_CONN_LEMLIST_DEFAULT", json.dumps(conn))
+    return secret
+
+
+@dataclass
+class Backend:
+    """One metadata database under test, read back through Airflow's own models."""
+
+    name: str
+    store: EventStore
+
+    def rows(self, dedupe_key: str) -> list[dict[str, Any]]:
+        with self.store.session_factory() as session:
+            result = session.execute(select(events_table).where(events_table.c.dedupe_key == dedupe_key))
+            return [dict(row._mapping) for row in result]
+
+    def asset_events(self, uri: str, after_id: int = 0) -> list[Any]:
+        from airflow.models.asset import AssetEvent, AssetModel
+
+        with self.store.session_factory() as session:
+            return list(
+                session.scalars(
+                    select(AssetEvent)
+                    .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+                    .where(AssetModel.uri == uri, AssetEvent.id > after_id)
+                    .order_by(AssetEvent.id)
+                )
+            )
+
+    def last_asset_event_id(self) -> int:
+        from airflow.models.asset import AssetEvent
+        from sqlalchemy import func
+
+        with self.store.session_factory() as session:
+            return session.scalar(select(func.max(AssetEvent.id))) or 0
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    problem = postgres_problem()
+    if problem:
+        pytest.skip(f"the PostgreSQL variant needs a server: {problem}")
+    with fresh_postgres_database() as url:
+        with LocalAirflow(sql_alchemy_conn=url, components=()):  # airflow db migrate, nothing started
+            pass
+        yield url
+
+
+def _airflow_backend() -> Backend:
+    from airflow import settings
+
+    return Backend("sqlite", EventStore(settings.engine, settings.NonScopedSession, retention_days=30))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request) -> Iterator[Backend]:
+    """The receiver's store on Airflow's metadata DB: the test home's SQLite, then a migrated PostgreSQL."""
+    if request.param == "sqlite":
+        yield _airflow_backend()
+        return
+    engine = create_engine(request.getfixturevalue("postgres_url"))
+    try:
+        yield Backend("postgres", EventStore(engine, sessionmaker(engine), retention_days=30))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def client(backend) -> Iterator[TestClient]:
+    """The plugin's app in-process, its store on ``backend`` (FastAPI dependency override)."""
+    app = create_app()
+    app.dependency_overrides[get_store] = lambda: backend.store
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def activity(event_type: str = "emailsUnsubscribed", **fields: Any) -> dict[str, Any]:
+    """A webhook body shaped like lemlist's activity payloads (unique ids per call)."""
+    body = {
+        "_id": f"act_{uuid.uuid4().hex[:17]}",
+        "type": event_type,
+        "createdAt": "2026-11-29T10:00:00.000Z",
+        "teamId": "tea_pytest",
+        "campaignId": "cam_pytest",
+        "campaignName": "pytest campaign",
+        "leadId": f"lea_{uuid.uuid4().hex[:17]}",
+        "email": f"lead-{uuid.uuid4().hex[:8]}@example.com",
+        "firstName": "Ada",
+    }
+    body.update(fields)
+    return body
