@@ -150,7 +150,7 @@ class LocalAirflow:
         self.home.mkdir(parents=True, exist_ok=True)
         try:
             self._say("migrating the metadata database and applying airflow_settings.yaml ...")
-            for line in self._apply_settings().splitlines():
+            for line in self.migrate().splitlines():
                 if line.startswith(("migrated ", "applied ")):
                     self._say(f"  {line}")
             self._say(f"starting {', '.join(COMPONENTS)} on {self.ui_url} ...")
@@ -247,13 +247,14 @@ class LocalAirflow:
             interval,
         )
 
-    # -- internals -------------------------------------------------------------------------------
     def _say(self, line: str) -> None:
         if self.echo:
             print(line, flush=True)
 
-    def _apply_settings(self) -> str:
-        """``apply_settings.py --migrate`` in this deployment's environment (Airflow reads it at import)."""
+    def migrate(self) -> str:
+        """``apply_settings.py --migrate`` in this deployment's environment (Airflow reads it at import): the
+        metadata database migrated and ``airflow_settings.yaml`` applied, no component started."""
+        self.home.mkdir(parents=True, exist_ok=True)
         script = PROJECT / "scripts" / "apply_settings.py"
         argv = [sys.executable, str(script), "--migrate", str(PROJECT / "airflow_settings.yaml")]
         result = subprocess.run(argv, env=self.env(), cwd=PROJECT, capture_output=True, text=True)

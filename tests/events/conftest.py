@@ -1,8 +1,8 @@
 """Fixtures for the events tests: a webhook secret on ``lemlist_default``, the receiver app on a real Airflow
 metadata database (the worktree's SQLite test home, or a PostgreSQL database of its own), and a client.
 
-The PostgreSQL database is created on the machine's server and migrated with ``airflow db migrate`` through
-``integration.local_airflow.LocalAirflow`` (no Airflow component is started), then dropped.
+The PostgreSQL database is created on the machine's server and migrated through
+``lemlist_dev.LocalAirflow.migrate`` (no Airflow component is started), then dropped.
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from integration.local_airflow import LocalAirflow
 from integration.services import fresh_postgres_database, postgres_problem
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import sessionmaker
 
+from lemlist_dev.deployment import LemlistTarget, LocalAirflow
 from lemlist_provider.events.receiver import create_app, get_store
 from lemlist_provider.events.store import EventStore, events_table
+
+#: the receiver never calls lemlist: a deployment for these tests points its connection nowhere
+NO_LEMLIST = LemlistTarget("http://127.0.0.1:9/api", "unused-key")
 
 
 @pytest.fixture
@@ -68,13 +71,13 @@ class Backend:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_url(tmp_path_factory) -> Iterator[str]:
     problem = postgres_problem()
     if problem:
         pytest.skip(f"the PostgreSQL variant needs a server: {problem}")
     with fresh_postgres_database() as url:
-        with LocalAirflow(sql_alchemy_conn=url, components=()):  # airflow db migrate, nothing started
-            pass
+        home = tmp_path_factory.mktemp("airflow-pg-home")
+        LocalAirflow(home, NO_LEMLIST, sql_alchemy_conn=url).migrate()
         yield url
 
 

@@ -1,65 +1,54 @@
 """A real ``airflow api-server`` (with scheduler and dag-processor) serves the plugin's receiver over HTTP,
 and an event it stores schedules a DAG run on the family's Asset.
 
-The deployment is ``integration.local_airflow.LocalAirflow`` (temporary home, SQLite, LocalExecutor), with
-this folder's ``dags/`` as the DAGs folder.
+The deployment is ``lemlist_dev.LocalAirflow`` (temporary home, SQLite, LocalExecutor), with this folder's
+``dags/`` as the DAGs folder.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import sqlite3
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 import requests
-from conftest import activity
-from integration.local_airflow import LocalAirflow
+from conftest import NO_LEMLIST, activity
+
+from lemlist_dev.deployment import LocalAirflow
 
 DAG_ID = "lemlist_events_probe"
 DAGS = Path(__file__).resolve().parent / "dags"
 
 
 @pytest.fixture(scope="module")
-def airflow_with_receiver():
+def airflow_with_receiver(tmp_path_factory):
     secret = secrets.token_urlsafe(24)
     conn = {"conn_type": "lemlist", "password": "unused", "extra": {"webhook_secret": secret}}
-    airflow = LocalAirflow(
-        dags_folder=DAGS,
-        components=("api-server", "scheduler", "dag-processor"),
-        extra_env={"AIRFLOW_CONN_LEMLIST_DEFAULT": json.dumps(conn)},
-    )
-    with airflow:
-        base = f"http://127.0.0.1:{airflow.port}"
-        airflow.wait_until(lambda: _healthy(base), 120, "api-server answering")
-        yield airflow, base, secret
+    env = {"AIRFLOW__CORE__DAGS_FOLDER": str(DAGS), "AIRFLOW_CONN_LEMLIST_DEFAULT": json.dumps(conn)}
+    with LocalAirflow(tmp_path_factory.mktemp("airflow-home"), NO_LEMLIST, extra_env=env) as airflow:
+        yield airflow, airflow.ui_url, secret
 
 
-def _healthy(base: str) -> bool:
-    try:
-        return requests.get(f"{base}/api/v2/monitor/health", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
+def _stored_events(airflow: LocalAirflow) -> int:
+    with sqlite3.connect(airflow.home / "airflow.db") as db:
+        return db.execute("SELECT COUNT(*) FROM lemlist_webhook_event").fetchone()[0]
 
 
-def _token(airflow: LocalAirflow, base: str) -> str:
-    passwords = json.loads((airflow.home / "simple_auth_manager_passwords.json.generated").read_text())
-    username, password = next(iter(passwords.items()))
-    answer = requests.post(
-        f"{base}/auth/token", json={"username": username, "password": password}, timeout=10
-    )
-    answer.raise_for_status()
-    return answer.json()["access_token"]
+def _asset_triggered_run(airflow: LocalAirflow) -> str | None:
+    runs = [r for r in airflow.client.list_runs(DAG_ID) if r.get("run_type") == "asset_triggered"]
+    return runs[0]["dag_run_id"] if runs else None
 
 
 @pytest.mark.integration
 @pytest.mark.timeout(400)
 def test_event_posted_to_the_api_server_runs_a_dag_scheduled_on_its_asset(airflow_with_receiver):
     airflow, base, secret = airflow_with_receiver
-    airflow.wait_for_dag(DAG_ID)
-    airflow.cli("dags", "unpause", DAG_ID)  # committed before the event: it is queued for this DAG
+    assert airflow.wait_for_dags([DAG_ID]) == {}
+    airflow.client.unpause(DAG_ID)  # committed before the event: it is queued for this DAG
     body = activity("emailsUnsubscribed", secret=secret, email=f"gone-{uuid.uuid4().hex[:6]}@example.com")
 
     sent = time.monotonic()
@@ -68,28 +57,13 @@ def test_event_posted_to_the_api_server_runs_a_dag_scheduled_on_its_asset(airflo
 
     assert answer.status_code == 200, answer.text
     assert answer.json()["detail"] == "stored" and again.json()["detail"] == "duplicate"
-    run_id = airflow.wait_until(
-        lambda: (
-            airflow.query(
-                "SELECT run_id FROM dag_run WHERE dag_id = :d AND run_type = 'asset_triggered'", d=DAG_ID
-            )
-            or [[None]]
-        )[0][0],
-        120,
-        "asset-triggered run",
-    )
+    run_id = airflow.wait_until(lambda: _asset_triggered_run(airflow), 120, "asset-triggered run")
     seconds_to_run = time.monotonic() - sent
-    airflow.wait_until(
-        lambda: airflow.run_state(DAG_ID, run_id) in ("success", "failed"), 180, "run finished"
-    )
-    assert airflow.run_state(DAG_ID, run_id) == "success", airflow.logs("scheduler")
-    [(value,)] = airflow.query(
-        "SELECT value FROM xcom WHERE dag_id = :d AND run_id = :r AND key = 'return_value'",
-        d=DAG_ID,
-        r=run_id,
-    )
-    assert json.loads(value) == [body["email"]]  # the DAG read the payload from the asset event's extra
-    assert len(airflow.query("SELECT id FROM lemlist_webhook_event")) == 1
+    run = airflow.wait_for_run(DAG_ID, run_id, timeout=180)
+    assert run["state"] == "success", airflow.log("scheduler")
+    emails = airflow.client.xcom(DAG_ID, run_id, "emails_of_triggering_events")
+    assert emails == [body["email"]]  # the DAG read the payload from the asset event's extra
+    assert _stored_events(airflow) == 1
     print(f"emit -> DAG run created in {seconds_to_run:.1f} s")
 
 
@@ -110,7 +84,7 @@ def test_refusals_over_http_and_no_secret_in_the_api_server_log(airflow_with_rec
         == 401
     )
 
-    log = airflow.logs("api-server", tail=10**7)
+    log = airflow.log("api-server", chars=10**7)
     assert "lemlist webhook" in log and secret not in log
 
 
@@ -118,10 +92,7 @@ def test_refusals_over_http_and_no_secret_in_the_api_server_log(airflow_with_rec
 def test_ops_route_needs_an_airflow_login(airflow_with_receiver):
     airflow, base, _ = airflow_with_receiver
     assert requests.get(f"{base}/lemlist/events/summary", timeout=10).status_code == 401
-    token = _token(airflow, base)
-    answer = requests.get(
-        f"{base}/lemlist/events/summary", headers={"Authorization": f"Bearer {token}"}, timeout=10
-    )
+    answer = airflow.client.session.get(f"{base}/lemlist/events/summary", timeout=10)  # logged in
     assert answer.status_code == 200, answer.text
     families = {row["family"]: row for row in answer.json()["families"]}
     assert families["unsubscribed"]["uri"] == "lemlist://events/unsubscribed"
