@@ -116,6 +116,7 @@ def test_send_email_lands_in_the_conversation(api: Api):
         "sendUserId": owner,
         "sendUserEmail": mailbox["email"],
         "sendUserMailboxId": mailbox["_id"],
+        "contactId": lead["contactId"],
         "leadId": lead["_id"],
         "subject": "Follow up",
         "message": "<p>Hello</p>",
@@ -124,6 +125,7 @@ def test_send_email_lands_in_the_conversation(api: Api):
     sent = api.ok("POST", "/inbox/email", json=body)
     assert sent["ok"] is True
     contact_id = sent["contactId"]
+    assert contact_id == lead["contactId"]
     messages = api.ok("GET", f"/inbox/{contact_id}")["data"]
     assert [(m["subject"], m["recipient"], m["sender"]) for m in messages] == [
         ("Follow up", lead["email"], mailbox["email"])
@@ -140,7 +142,13 @@ def test_send_email_lands_in_the_conversation(api: Api):
         api.ok(
             "POST",
             f"/inbox/{channel}",
-            json={"sendUserId": owner, "contactId": contact_id, "message": "Hi", **extra},
+            json={
+                "sendUserId": owner,
+                "contactId": contact_id,
+                "leadId": lead["_id"],
+                "message": "Hi",
+                **extra,
+            },
         )
     page = api.ok("GET", f"/inbox/{contact_id}", params={"limit": 2, "skip": 2})
     assert [m["channel"] for m in page["data"]] == ["whatsapp", "sms"]
