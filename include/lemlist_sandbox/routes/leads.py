@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
@@ -336,39 +337,32 @@ async def get_lead(request: Request, team: TeamDep) -> dict:
     return lead_view(_all_matching(team, key)[0])
 
 
+def _update_everywhere(request: Request, team: Team, id_or_email: str, **fields: Any) -> list[dict]:
+    """Give ``fields`` to every lead of that id or email (only in ``?campaignId=`` when given)."""
+    leads = _all_matching(team, id_or_email, request.query_params.get("campaignId"))
+    for lead in leads:
+        lead.update(fields)
+    return [lead_view(lead) for lead in leads]
+
+
 @router.post("/leads/interested/{idOrEmail}")
 async def lead_interested(idOrEmail: str, request: Request, team: TeamDep) -> list[dict]:
-    return [
-        _set_interest(lead, "interested")
-        for lead in _all_matching(team, idOrEmail, request.query_params.get("campaignId"))
-    ]
+    return _update_everywhere(request, team, idOrEmail, interest="interested", state="interested")
 
 
 @router.post("/leads/notinterested/{idOrEmail}")
 async def lead_notinterested(idOrEmail: str, request: Request, team: TeamDep) -> list[dict]:
-    return [
-        _set_interest(lead, "notInterested")
-        for lead in _all_matching(team, idOrEmail, request.query_params.get("campaignId"))
-    ]
+    return _update_everywhere(request, team, idOrEmail, interest="notInterested", state="notInterested")
 
 
 @router.post("/leads/pause/{idOrEmail}")
 async def pause_lead(idOrEmail: str, request: Request, team: TeamDep) -> list[dict]:
-    leads = _all_matching(team, idOrEmail, request.query_params.get("campaignId"))
-    for lead in leads:
-        lead["isPaused"] = True
-    return [lead_view(lead) for lead in leads]
+    return _update_everywhere(request, team, idOrEmail, isPaused=True)
 
 
 @router.post("/leads/start/{idOrEmail}")
 async def start_lead(idOrEmail: str, request: Request, team: TeamDep) -> list[dict]:
-    leads = _all_matching(team, idOrEmail, request.query_params.get("campaignId"))
-    for lead in leads:
-        lead["isPaused"] = False
-    return [lead_view(lead) for lead in leads]
-
-
-# POST /leads/review/{leadId} lives in misc.py (other route group owner).
+    return _update_everywhere(request, team, idOrEmail, isPaused=False)
 
 
 @router.post("/leads/audio")
@@ -412,41 +406,42 @@ def _variables_from_query(request: Request) -> dict[str, str]:
     return values
 
 
-def _lead_by_id(team: Team, lead_id: str) -> dict:
-    lead = team.leads.get(lead_id) or team.find_lead(None, lead_id)
-    if lead is None:
-        raise LemlistError(404, "Lead not found")
-    return lead
-
-
-@router.post("/leads/{leadId}/variables")
-async def add_variables(leadId: str, request: Request, team: TeamDep) -> dict:
-    lead = _lead_by_id(team, leadId)
-    values = _variables_from_query(request)
-    lead.update(values)
+def _change_variables(
+    team: Team, lead_id: str, request: Request, change: Callable[[dict, dict[str, str]], None]
+) -> dict:
+    """Apply ``change`` to the lead with the variables of the query; answer the lead's variables."""
+    lead = require(team.leads.get(lead_id) or team.find_lead(None, lead_id), "Lead")
+    change(lead, _variables_from_query(request))
     return {"_id": lead["_id"], **lead_variables(lead)}
 
 
-@router.patch("/leads/{leadId}/variables")
-async def update_variables(leadId: str, request: Request, team: TeamDep) -> dict:
-    lead = _lead_by_id(team, leadId)
-    values = _variables_from_query(request)
+def _update_existing(lead: dict, values: dict[str, str]) -> None:
     missing = [k for k in values if k not in lead]
     if missing:
         raise LemlistError(400, f"Variable(s) not found: {', '.join(missing)} (use POST to add)")
     lead.update(values)
-    return {"_id": lead["_id"], **lead_variables(lead)}
 
 
-@router.delete("/leads/{leadId}/variables")
-async def delete_variables(leadId: str, request: Request, team: TeamDep) -> dict:
-    lead = _lead_by_id(team, leadId)
-    values = _variables_from_query(request)
+def _erase(lead: dict, values: dict[str, str]) -> None:
     for key in values:
         if key in STANDARD_FIELDS or key in ("state", "createdAt", "campaignName"):
             raise LemlistError(400, f"{key} is not a custom variable")
         lead.pop(key, None)
-    return {"_id": lead["_id"], **lead_variables(lead)}
+
+
+@router.post("/leads/{leadId}/variables")
+async def add_variables(leadId: str, request: Request, team: TeamDep) -> dict:
+    return _change_variables(team, leadId, request, dict.update)
+
+
+@router.patch("/leads/{leadId}/variables")
+async def update_variables(leadId: str, request: Request, team: TeamDep) -> dict:
+    return _change_variables(team, leadId, request, _update_existing)
+
+
+@router.delete("/leads/{leadId}/variables")
+async def delete_variables(leadId: str, request: Request, team: TeamDep) -> dict:
+    return _change_variables(team, leadId, request, _erase)
 
 
 @router.get("/leads/{email}")
