@@ -1,4 +1,5 @@
-"""Sandbox throughput: the sandbox must never be the bottleneck of another benchmark.
+"""Sandbox throughput (the sandbox must never be the bottleneck of another benchmark) and fidelity (the
+property-based test of every operation of lemlist's spec, whose figures ``make bench`` records).
 
 Starts the sandbox as its own process (``SandboxProcess``, limit off), drives ``GET /api/team`` from
 this process with aiohttp (concurrency 16), and reports requests per second and latency percentiles.
@@ -8,8 +9,11 @@ ratio = rps / 1000 (the floor the client benchmarks need); the lead measured ~1,
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import aiohttp
 from _sandbox_proc import SandboxProcess
@@ -67,7 +71,29 @@ def sandbox_throughput() -> dict:
     return {"figures": figures, "ratio": ratio, "target": ">= 1.0", "passed": ratio >= 1.0 and errors == 0}
 
 
-BENCHMARKS = {"sandbox_throughput": sandbox_throughput}
+def sandbox_fuzz() -> dict:
+    """schemathesis over every operation of the spec (as ``tests/sandbox/test_fuzz.py`` runs it)."""
+    from lemlist_sandbox import fuzz
+
+    with SandboxProcess(rate_limit=0, seed="demo") as sandbox, tempfile.TemporaryDirectory() as tmp:
+        sandbox.set_faults(time_scale=0.001)
+        result = fuzz.run(sandbox, max_examples=fuzz_examples(), workdir=Path(tmp))
+    figures = result.figures()
+    ratio = round(result.tested / result.operations, 3)
+    clean = not result.failures and not result.server_errors
+    return {
+        "figures": figures,
+        "ratio": ratio,
+        "target": "== 1.0 (operations tested / in the spec), 0 failures, 0 server errors",
+        "passed": ratio == 1.0 and clean,
+    }
+
+
+def fuzz_examples() -> int:
+    return int(os.environ.get("SANDBOX_FUZZ_EXAMPLES", "10"))
+
+
+BENCHMARKS = {"sandbox_throughput": sandbox_throughput, "sandbox_fuzz": sandbox_fuzz}
 
 if __name__ == "__main__":
     print(sandbox_throughput())
