@@ -85,7 +85,8 @@ def _unversioned_lead(op: dict) -> None:
 DEVIATIONS: tuple[Deviation, ...] = (
     Deviation(
         ("GET /activities", "GET /campaigns"),
-        "`version` is optional, with no default: without `version=v2` the items have the v1 shape",
+        "`version` is optional, with no default: without `version=v2`, v1 answers (v1 activity items; "
+        "campaigns always as the array, never the captured v2 `{campaigns, pagination}` object)",
         "v1-docs-reference.txt documents these routes without `version`, and api-facts.md says v1 is still "
         "the default there; clients written against v1 get v1 answers, not a 400 (issue 14). The v2 item "
         "schemas also describe the v1 items (no required fields)",

@@ -31,7 +31,3 @@ class LemlistError(Exception):
         if operation is not None:
             return operation.error_response(self.status, self.message, self.code)
         return PlainTextResponse(self.message, status_code=self.status)
-
-
-def not_found(what: str) -> LemlistError:
-    return LemlistError(404, f"{what} not found", code=f"{what.upper().replace(' ', '_')}_NOT_FOUND")

@@ -33,10 +33,12 @@ def lead(sandbox, team_key) -> dict:
     return added.json()
 
 
-def test_campaigns_v1_are_id_and_name_v2_are_campaigns(v1, lead):
-    assert v1("/campaigns").json() == [{"_id": lead["campaignId"], "name": "Versions"}]
-    v2 = v1("/campaigns", version="v2").json()
-    assert v2[0]["_id"] == lead["campaignId"] and v2[0]["status"] == "draft" and "sequenceId" in v2[0]
+def test_campaigns_v1_are_an_array_v2_pages_are_the_captured_object(v1, lead):
+    [old] = v1("/campaigns", page=1).json()
+    assert (old["_id"], old["name"], old["status"]) == (lead["campaignId"], "Versions", "draft")
+    paged = v1("/campaigns", version="v2", page=1).json()
+    assert [c["_id"] for c in paged["campaigns"]] == [lead["campaignId"]]
+    assert paged["pagination"] == {"totalRecords": 1, "currentPage": 1, "totalPage": 1, "nextPage": None}
 
 
 def test_lead_by_email_v1_is_the_lead_v2_one_item_per_campaign(v1, lead):

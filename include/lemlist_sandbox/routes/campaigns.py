@@ -20,9 +20,10 @@ CAMPAIGN_STATUSES = ("running", "paused", "draft", "ended", "archived", "errors"
 # -- routes ---------------------------------------------------------------------------------------------
 @router.get("/campaigns")
 async def list_campaigns(request: Request, team: TeamDep) -> Any:
-    """v1 (no ``version``): ``[{_id, name}]``, as lemlist's v1 docs show. v2: the OAS array of campaigns;
-    captured v2 answers are ``{"campaigns", "pagination"}``, which the sandbox gives with ``page`` (the
-    page-based pagination those answers carry) or the team flag ``campaigns_object_shape``.
+    """The array of campaigns (the OAS, and v1's answer, whose documented items show ``_id`` and ``name``).
+    Captured v2 answers are ``{"campaigns", "pagination"}``: the sandbox gives that shape only with
+    ``version=v2`` plus ``page`` (the page-based pagination those answers carry) or the team flag
+    ``campaigns_object_shape``.
     """
     q = request.query_params
     status = q.get("status")
@@ -33,10 +34,8 @@ async def list_campaigns(request: Request, team: TeamDep) -> Any:
     if q.get("createdBy"):
         items = [c for c in items if c.get("createdBy") == q["createdBy"]]
     items.sort(key=lambda c: c["createdAt"], reverse=q.get("sortOrder") == "desc")
-    if not is_v2(request):
-        return [{"_id": c["_id"], "name": c["name"]} for c in page.of(items)]
     window = [clean(c) for c in page.of(items)]
-    if "page" in q or team_flag(team, "campaigns_object_shape"):
+    if is_v2(request) and ("page" in q or team_flag(team, "campaigns_object_shape")):
         return {"campaigns": window, "pagination": page.pagination(len(items), null_next=True)}
     return window
 
