@@ -1,6 +1,7 @@
-"""Sandbox throughput: the sandbox must never be the bottleneck of another benchmark.
+"""Sandbox throughput (the sandbox must never be the bottleneck of another benchmark) and fidelity (the
+property-based test of every operation of lemlist's spec, whose figures ``make bench`` records).
 
-Starts ``python -m lemlist_sandbox --rate-limit 0`` as its own process, drives ``GET /api/team`` from
+Starts the sandbox as its own process (``SandboxProcess``, limit off), drives ``GET /api/team`` from
 this process with aiohttp (concurrency 16), and reports requests per second and latency percentiles.
 ratio = rps / 1000 (the floor the client benchmarks need); the lead measured ~1,950 rps.
 """
@@ -9,35 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
-import subprocess
-import sys
+import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
+from _sandbox_proc import SandboxProcess
 
 REQUESTS = 4000
 CONCURRENCY = 16
 KEY = "sandbox-api-key"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_up(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("sandbox did not start")
+HEADERS = {"Authorization": aiohttp.encode_basic_auth("", KEY)}
 
 
 async def _drive(base: str) -> tuple[list[float], int, float]:
@@ -46,9 +30,8 @@ async def _drive(base: str) -> tuple[list[float], int, float]:
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(REQUESTS):
         queue.put_nowait(i)
-    auth = aiohttp.BasicAuth("", KEY)
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
-    async with aiohttp.ClientSession(connector=connector, auth=auth) as session:
+    async with aiohttp.ClientSession(connector=connector, headers=HEADERS) as session:
         for _ in range(50):  # warm-up, not measured
             async with session.get(f"{base}/team") as response:
                 await response.read()
@@ -71,24 +54,8 @@ async def _drive(base: str) -> tuple[list[float], int, float]:
 
 
 def sandbox_throughput() -> dict:
-    port = _free_port()
-    root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "PYTHONPATH": str(root / "include") + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lemlist_sandbox", "--port", str(port), "--rate-limit", "0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    try:
-        _wait_up(port)
-        latencies, errors, elapsed = asyncio.run(_drive(f"http://127.0.0.1:{port}/api"))
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with SandboxProcess(rate_limit=0, seed="demo") as sandbox:
+        latencies, errors, elapsed = asyncio.run(_drive(sandbox.base_url))
     latencies.sort()
     rps = len(latencies) / elapsed
     figures = {
@@ -104,7 +71,29 @@ def sandbox_throughput() -> dict:
     return {"figures": figures, "ratio": ratio, "target": ">= 1.0", "passed": ratio >= 1.0 and errors == 0}
 
 
-BENCHMARKS = {"sandbox_throughput": sandbox_throughput}
+def sandbox_fuzz() -> dict:
+    """schemathesis over every operation of the spec (as ``tests/sandbox/test_fuzz.py`` runs it)."""
+    from lemlist_sandbox import fuzz
+
+    with SandboxProcess(rate_limit=0, seed="demo") as sandbox, tempfile.TemporaryDirectory() as tmp:
+        sandbox.set_faults(time_scale=0.001)
+        result = fuzz.run(sandbox, max_examples=fuzz_examples(), workdir=Path(tmp))
+    figures = result.figures()
+    ratio = round(result.tested / result.operations, 3)
+    clean = not result.failures and not result.server_errors
+    return {
+        "figures": figures,
+        "ratio": ratio,
+        "target": "== 1.0 (operations tested / in the spec), 0 failures, 0 server errors",
+        "passed": ratio == 1.0 and clean,
+    }
+
+
+def fuzz_examples() -> int:
+    return int(os.environ.get("SANDBOX_FUZZ_EXAMPLES", "10"))
+
+
+BENCHMARKS = {"sandbox_throughput": sandbox_throughput, "sandbox_fuzz": sandbox_fuzz}
 
 if __name__ == "__main__":
     print(sandbox_throughput())

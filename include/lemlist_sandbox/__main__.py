@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-import uvicorn
-
 from .app import create_app
 from .config import Faults, SandboxConfig
+from .ratelimit import WINDOW_KINDS
+from .server import http_server
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -19,6 +19,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", default="demo", choices=["demo", "empty"])
     parser.add_argument("--rate-limit", type=int, default=20, help="requests per window per key; 0 = off")
     parser.add_argument("--rate-window", type=float, default=2.0, help="window length in seconds")
+    parser.add_argument(
+        "--rate-window-kind", default="sliding", choices=WINDOW_KINDS, help="how the window moves"
+    )
     parser.add_argument("--time-scale", type=float, default=1.0, help="multiplies enrichment/export delays")
     parser.add_argument("--enrichment-delay", type=float, default=20.0)
     parser.add_argument("--export-delay", type=float, default=30.0)
@@ -37,6 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     config = SandboxConfig(
         rate_limit=args.rate_limit,
         rate_window=args.rate_window,
+        rate_window_kind=args.rate_window_kind,
         time_scale=args.time_scale,
         enrichment_delay=args.enrichment_delay,
         export_delay=args.export_delay,
@@ -51,17 +55,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         f"lemlist sandbox on http://{args.host}:{args.port}/api (seed={args.seed}, "
-        f"rate={args.rate_limit}/{args.rate_window}s, time-scale={args.time_scale})",
+        f"rate={args.rate_limit}/{args.rate_window}s {args.rate_window_kind}, time-scale={args.time_scale})",
         flush=True,
     )
-    uvicorn.run(
-        create_app(config),
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-        access_log=False,
-        backlog=2048,
-    )
+    http_server(create_app(config), args.host, args.port).run()
 
 
 if __name__ == "__main__":

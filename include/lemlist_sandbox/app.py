@@ -7,48 +7,20 @@ import pkgutil
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import routes as routes_pkg
 from .config import SandboxConfig
-from .deps import current_sandbox, current_team  # noqa: F401  (re-exported for route modules)
+from .control import router as control_router
 from .errors import LemlistError
 from .middleware import SandboxMiddleware
-from .ratelimit import SlidingWindowLimiter
-from .seed import apply_seed
-from .state import World
+from .sandbox import Sandbox
 
 WEB_APP_HTML = (
     "<!DOCTYPE html><html><head><title>lemlist</title></head>"
     "<body><div id='root'>lemlist web app</div></body></html>"
 )
-
-
-class Sandbox:
-    """Everything one sandbox process knows: its settings, its teams and what it has seen."""
-
-    def __init__(self, config: SandboxConfig | None = None) -> None:
-        self.config = config or SandboxConfig()
-        self.limiter = SlidingWindowLimiter(self.config.rate_limit, self.config.rate_window)
-        self.world = World()
-        apply_seed(self.world, self.config.seed)
-
-    def reset(self, *, data: bool = True) -> None:
-        """Forget the traffic seen (and, with ``data``, every team's data) and clear the key budgets."""
-        if data:
-            self.world = World()
-            apply_seed(self.world, self.config.seed)
-        else:
-            from .state import RequestStats
-
-            self.world.stats = RequestStats()
-        self.limiter.reset()
-
-    def set_rate_limit(self, limit: int, window: float) -> None:
-        self.config.rate_limit = limit
-        self.config.rate_window = window
-        self.limiter = SlidingWindowLimiter(limit, window)
 
 
 class SandboxApp(FastAPI):
@@ -67,6 +39,11 @@ def _route_sort_key(route) -> tuple:
     return (1, *(1 if seg.startswith("{") else 0 for seg in path.strip("/").split("/")))
 
 
+def _operation(request: Request):
+    """The spec operation of the route that raised (None off the spec or before routing)."""
+    return getattr(request.scope.get("route"), "operation", None)
+
+
 def create_app(config: SandboxConfig | None = None) -> FastAPI:
     sandbox = Sandbox(config)
     app = SandboxApp(title="lemlist sandbox", docs_url="/_sandbox/docs", openapi_url="/_sandbox/openapi.json")
@@ -77,27 +54,26 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         router = getattr(module, "router", None)
         if router is not None:
             app.include_router(router, prefix="/api")
-    from .control import router as control_router
-
     app.include_router(control_router)
     app.router.routes.sort(key=_route_sort_key)
 
     @app.exception_handler(LemlistError)
-    async def _lemlist_error(request: Request, exc: LemlistError):
-        return exc.response()
+    async def _lemlist_error(request: Request, exc: LemlistError) -> Response:
+        return exc.response(_operation(request))
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, exc: RequestValidationError):
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return PlainTextResponse(f"Invalid request: {where} {first.get('msg', '')}".strip(), status_code=400)
+        message = f"Invalid request: {where} {first.get('msg', '')}".strip()
+        return LemlistError(400, message, code="INVALID_REQUEST").response(_operation(request))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _unknown_route(request: Request, exc: StarletteHTTPException):
+    async def _unknown_route(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404 and sandbox.config.faults.html_for_unknown:
             # The real service answers unknown paths with the web app's HTML and a 200.
             return HTMLResponse(WEB_APP_HTML, status_code=200)
-        return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
+        return PlainTextResponse(str(exc.detail), status_code=exc.status_code, headers=exc.headers)
 
     app.add_middleware(SandboxMiddleware, sandbox=sandbox)
     return app

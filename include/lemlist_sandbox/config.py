@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from .ratelimit import WINDOW_KINDS
+
 
 @dataclass
 class Faults:
@@ -28,6 +30,7 @@ class Faults:
 class SandboxConfig:
     rate_limit: int = 20  # requests per window per key; 0 disables the limit
     rate_window: float = 2.0  # seconds
+    rate_window_kind: str = "sliding"  # "sliding", "fixed" or "fixed-aligned" (see ratelimit.py)
     time_scale: float = 1.0  # multiplies every simulated delay (enrichment, export, expiry)
     enrichment_delay: float = 20.0  # seconds (before time_scale) until an enrichment is done
     export_delay: float = 30.0  # seconds (before time_scale) until an export is done
@@ -38,5 +41,75 @@ class SandboxConfig:
     seed: str = "demo"
     faults: Faults = field(default_factory=Faults)
 
+    def __post_init__(self) -> None:
+        if self.rate_window_kind not in WINDOW_KINDS:
+            raise ValueError(f"rate_window_kind must be one of {', '.join(WINDOW_KINDS)}")
+
     def scaled(self, seconds: float) -> float:
         return seconds * self.time_scale
+
+    def runtime_settings(self) -> dict:
+        """What ``GET /_sandbox/config`` shows and ``POST /_sandbox/faults`` accepts (every key of it)."""
+        return {
+            **{name: getattr(self, name) for name in RUNTIME_FIELDS},
+            "faults": self.faults.to_dict(),
+        }
+
+
+# Settings changeable at runtime through ``POST /_sandbox/faults``, with the type each value must have.
+RATE_FIELDS = {"rate_limit": int, "rate_window": float, "rate_window_kind": str}
+TIMING_FIELDS = {
+    "time_scale": float,
+    "enrichment_delay": float,
+    "export_delay": float,
+    "export_expiry": float,
+    "download_expiry": float,
+    "enrichment_cost": int,
+}
+RUNTIME_FIELDS = {**RATE_FIELDS, **TIMING_FIELDS}
+FAULT_FIELDS = {
+    "error_rate": float,
+    "error_statuses": list,
+    "reset_rate": float,
+    "latency_ms": float,
+    "force_429": int,
+    "html_for_unknown": bool,
+    "echo_key_in_errors": bool,
+}
+_FRACTIONS = ("error_rate", "reset_rate")
+
+
+def checked_settings(body: object) -> dict:
+    """The runtime settings in ``body`` (faults and ``RUNTIME_FIELDS``), each of the right type and range.
+
+    Raises ``ValueError`` naming the first bad one, so a wrong value is refused instead of breaking every
+    later request.
+    """
+    if not isinstance(body, dict):
+        raise ValueError("settings must be a JSON object")
+    kinds = {**FAULT_FIELDS, **RUNTIME_FIELDS}
+    checked: dict = {}
+    for name, value in body.items():
+        kind = kinds.get(name)
+        if kind is None:
+            raise ValueError(f"unknown setting {name!r}")
+        if kind is bool or kind is str:
+            ok = isinstance(value, kind)
+        elif kind is list:
+            ok = (
+                isinstance(value, list)
+                and bool(value)
+                and all(isinstance(v, int) and not isinstance(v, bool) and 500 <= v <= 599 for v in value)
+            )
+        else:
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+            ok = ok and (kind is float or float(value).is_integer())
+            ok = ok and (name not in _FRACTIONS or value <= 1)
+        if name == "rate_window_kind" and value not in WINDOW_KINDS:
+            ok = False
+        if name == "rate_window" and ok and value <= 0:
+            ok = False
+        if not ok:
+            raise ValueError(f"invalid value for {name}: {value!r}")
+        checked[name] = kind(value) if kind in (int, float) else value
+    return checked

@@ -1,21 +1,69 @@
-"""Control routes for tests and benchmarks, outside ``/api`` and behind their own token."""
+"""Control routes for tests and benchmarks, outside ``/api`` and behind their own token.
+
+Every body is checked before anything changes: a wrong value is a 400 naming it, never a setting that
+breaks the requests after it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
 
+from .config import RATE_FIELDS, checked_settings
+from .deps import json_body
+from .routes.exports import SYNTHETIC_ROW_BYTES, download_response
+from .sandbox import Sandbox
 from .seed import seed_team
+from .state import Team
 
 router = APIRouter(prefix="/_sandbox")
 
+TEAM_FLAGS = ("blocked", "plan_gated", "reject_v2_unsubscribes", "campaigns_object_shape")
 
-def _check_token(request: Request, x_sandbox_token: str | None) -> Any:
+
+def controlled_sandbox(request: Request, x_sandbox_token: str | None = Header(None)) -> Sandbox:
     sandbox = request.app.state.sandbox
     if x_sandbox_token != sandbox.config.control_token:
         raise HTTPException(status_code=403, detail="sandbox control token required (X-Sandbox-Token)")
     return sandbox
+
+
+Controlled = Annotated[Sandbox, Depends(controlled_sandbox)]
+
+
+def _refused(message: str) -> HTTPException:
+    return HTTPException(status_code=400, detail=message)
+
+
+async def _body(request: Request) -> dict:
+    body = await json_body(request, error=_refused)
+    if not isinstance(body, dict):
+        raise _refused("Body must be a JSON object")
+    return body
+
+
+def _count(body: dict, name: str, default: int) -> int:
+    value = body.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise _refused(f"{name} must be a whole number >= 0")
+    return value
+
+
+def _team_by_id(sandbox: Sandbox, team_id: str) -> Team:
+    for team in sandbox.world.teams_by_key.values():
+        if team.id == team_id:
+            return team
+    raise HTTPException(status_code=404, detail="no such team")
+
+
+def _team_view(team: Team) -> dict:
+    return {
+        "team_id": team.id,
+        "user_id": team.user_id,
+        "credits": team.credits,
+        "flags": dict(team.extra.get("flags", {})),
+    }
 
 
 @router.get("/health")
@@ -24,112 +72,93 @@ async def health() -> dict:
 
 
 @router.get("/stats")
-async def stats(request: Request, x_sandbox_token: str | None = Header(None)) -> dict:
-    sandbox = _check_token(request, x_sandbox_token)
+async def stats(sandbox: Controlled) -> dict:
     return sandbox.world.stats.to_dict()
 
 
 @router.post("/reset")
-async def reset(request: Request, x_sandbox_token: str | None = Header(None)) -> dict:
+async def reset(request: Request, sandbox: Controlled) -> dict:
     """Body ``{"data": false}`` keeps the teams' data and only clears counters and budgets."""
-    sandbox = _check_token(request, x_sandbox_token)
-    body = await request.json() if await request.body() else {}
+    body = await _body(request)
     sandbox.reset(data=bool(body.get("data", True)))
     return {"ok": True}
 
 
 @router.get("/config")
-async def get_config(request: Request, x_sandbox_token: str | None = Header(None)) -> dict:
-    sandbox = _check_token(request, x_sandbox_token)
-    cfg = sandbox.config
-    return {
-        "rate_limit": cfg.rate_limit,
-        "rate_window": cfg.rate_window,
-        "time_scale": cfg.time_scale,
-        "enrichment_delay": cfg.enrichment_delay,
-        "export_delay": cfg.export_delay,
-        "export_expiry": cfg.export_expiry,
-        "download_expiry": cfg.download_expiry,
-        "faults": cfg.faults.to_dict(),
-    }
+async def get_config(sandbox: Controlled) -> dict:
+    return sandbox.config.runtime_settings()
 
 
 @router.post("/faults")
-async def set_faults(request: Request, x_sandbox_token: str | None = Header(None)) -> dict:
-    """Change faults and timing at runtime. Keys: any ``Faults`` field, plus ``rate_limit``,
-    ``rate_window``, ``time_scale``, ``enrichment_delay``, ``export_delay``, ``export_expiry``."""
-    sandbox = _check_token(request, x_sandbox_token)
-    body: dict = await request.json()
+async def set_faults(request: Request, sandbox: Controlled) -> dict:
+    """Change faults and timing at runtime: any ``Faults`` field and any key ``GET /config`` shows
+    (``rate_limit``, ``rate_window``, ``rate_window_kind``, ``time_scale``, the delays, ...)."""
+    try:
+        settings = checked_settings(await _body(request))
+    except ValueError as exc:
+        raise _refused(str(exc)) from None
     cfg = sandbox.config
-    for name, value in body.items():
-        if name in ("rate_limit", "rate_window"):
-            continue
+    for name, value in settings.items():
         if hasattr(cfg.faults, name):
             setattr(cfg.faults, name, value)
-        elif name in ("time_scale", "enrichment_delay", "export_delay", "export_expiry", "download_expiry"):
-            setattr(cfg, name, float(value))
-        else:
-            raise HTTPException(status_code=400, detail=f"unknown setting {name!r}")
-    if "rate_limit" in body or "rate_window" in body:
+        elif name not in RATE_FIELDS:
+            setattr(cfg, name, value)
+    if RATE_FIELDS.keys() & settings.keys():
         sandbox.set_rate_limit(
-            int(body.get("rate_limit", cfg.rate_limit)), float(body.get("rate_window", cfg.rate_window))
+            settings.get("rate_limit", cfg.rate_limit),
+            settings.get("rate_window", cfg.rate_window),
+            settings.get("rate_window_kind", cfg.rate_window_kind),
         )
-    return await get_config(request, x_sandbox_token)
+    return cfg.runtime_settings()
 
 
 @router.post("/teams")
-async def create_team(request: Request, x_sandbox_token: str | None = Header(None)) -> dict:
+async def create_team(request: Request, sandbox: Controlled) -> dict:
     """Create an isolated team: ``{"api_key": ..., "name": ..., "credits": 1000, "seed": "empty"|"demo"}``."""
-    sandbox = _check_token(request, x_sandbox_token)
-    body: dict = await request.json()
-    if not body.get("api_key"):
-        raise HTTPException(status_code=400, detail="api_key is required")
-    if sandbox.world.team_for_key(body["api_key"]) is not None:
+    body = await _body(request)
+    key, name, seed = body.get("api_key"), body.get("name", "Test team"), body.get("seed", "empty")
+    if not isinstance(key, str) or not key:
+        raise _refused("api_key is required")
+    if not isinstance(name, str) or seed not in ("empty", "demo"):
+        raise _refused("name must be a string and seed 'empty' or 'demo'")
+    if sandbox.world.team_for_key(key) is not None:
         raise HTTPException(status_code=409, detail="a team already uses that key")
-    team = sandbox.world.add_team(
-        body.get("name", "Test team"), body["api_key"], int(body.get("credits", 1000))
-    )
-    seed_team(sandbox.world, team, body.get("seed", "empty"))
-    return {"team_id": team.id, "user_id": team.user_id, "credits": team.credits}
+    team = sandbox.world.add_team(name, key, _count(body, "credits", 1000))
+    seed_team(sandbox.world, team, seed)
+    return _team_view(team)
+
+
+@router.get("/teams")
+async def find_team(api_key: str, sandbox: Controlled) -> dict:
+    """The team behind a key (``?api_key=``): its ids, credits and flags."""
+    team = sandbox.world.team_for_key(api_key)
+    if team is None:
+        raise HTTPException(status_code=404, detail="no team uses that key")
+    return _team_view(team)
 
 
 @router.post("/teams/{team_id}/credits")
-async def set_credits(team_id: str, request: Request, x_sandbox_token: str | None = Header(None)) -> dict:
-    sandbox = _check_token(request, x_sandbox_token)
-    body: dict = await request.json()
-    for team in sandbox.world.teams_by_key.values():
-        if team.id == team_id:
-            team.credits = int(body["credits"])
-            return {"team_id": team.id, "credits": team.credits}
-    raise HTTPException(status_code=404, detail="no such team")
-
-
-def _team_by_id(sandbox: Any, team_id: str) -> Any:
-    for team in sandbox.world.teams_by_key.values():
-        if team.id == team_id:
-            return team
-    raise HTTPException(status_code=404, detail="no such team")
-
-
-TEAM_FLAGS = ("blocked", "plan_gated", "reject_v2_unsubscribes", "campaigns_object_shape")
+async def set_credits(team_id: str, request: Request, sandbox: Controlled) -> dict:
+    team = _team_by_id(sandbox, team_id)
+    team.credits = _count(await _body(request), "credits", team.credits)
+    return {"team_id": team.id, "credits": team.credits}
 
 
 @router.post("/teams/{team_id}/flags")
-async def set_team_flags(team_id: str, request: Request, x_sandbox_token: str | None = Header(None)) -> dict:
+async def set_team_flags(team_id: str, request: Request, sandbox: Controlled) -> dict:
     """Merge flags: ``blocked`` (every /api call → 403), ``plan_gated`` (CSV import and v2 unsubscribes →
     402), ``reject_v2_unsubscribes`` (v2 unsubscribes → 402), ``campaigns_object_shape``."""
-    sandbox = _check_token(request, x_sandbox_token)
     team = _team_by_id(sandbox, team_id)
-    body: dict = await request.json()
+    body = await _body(request)
     unknown = [k for k in body if k not in TEAM_FLAGS]
     if unknown:
-        raise HTTPException(status_code=400, detail=f"unknown flag(s) {unknown}; known: {list(TEAM_FLAGS)}")
+        raise _refused(f"unknown flag(s) {unknown}; known: {list(TEAM_FLAGS)}")
     flags = team.extra.setdefault("flags", {})
     flags.update({k: bool(v) for k, v in body.items()})
     return {"team_id": team.id, "flags": dict(flags)}
 
 
-def _export_record(sandbox: Any, team_id: str, export_id: str) -> dict:
+def _export_record(sandbox: Sandbox, team_id: str, export_id: str) -> dict:
     record = _team_by_id(sandbox, team_id).exports.get(export_id)
     if record is None:
         raise HTTPException(status_code=404, detail="no such export")
@@ -137,48 +166,32 @@ def _export_record(sandbox: Any, team_id: str, export_id: str) -> dict:
 
 
 @router.post("/teams/{team_id}/exports/{export_id}/fail")
-async def fail_export(
-    team_id: str, export_id: str, request: Request, x_sandbox_token: str | None = Header(None)
-) -> dict:
+async def fail_export(team_id: str, export_id: str, request: Request, sandbox: Controlled) -> dict:
     """Force an async export to ``error``: body ``{"reason": "..."}``."""
-    record = _export_record(_check_token(request, x_sandbox_token), team_id, export_id)
-    body = await request.json() if await request.body() else {}
-    record["__error"] = str(body.get("reason") or "Export failed")
+    record = _export_record(sandbox, team_id, export_id)
+    record["__error"] = str((await _body(request)).get("reason") or "Export failed")
     return {"ok": True, "export_id": export_id, "error": record["__error"]}
 
 
 @router.post("/teams/{team_id}/exports/{export_id}/expire")
-async def expire_export(
-    team_id: str, export_id: str, request: Request, x_sandbox_token: str | None = Header(None)
-) -> dict:
+async def expire_export(team_id: str, export_id: str, sandbox: Controlled) -> dict:
     """Make an export's status answer 404 now, as after lemlist's 2 hours."""
-    record = _export_record(_check_token(request, x_sandbox_token), team_id, export_id)
-    record["__expired"] = True
+    _export_record(sandbox, team_id, export_id)["__expired"] = True
     return {"ok": True, "export_id": export_id}
 
 
 @router.post("/teams/{team_id}/campaigns/{campaign_id}/synthetic-leads")
-async def synthetic_leads(
-    team_id: str, campaign_id: str, request: Request, x_sandbox_token: str | None = Header(None)
-) -> dict:
+async def synthetic_leads(team_id: str, campaign_id: str, request: Request, sandbox: Controlled) -> dict:
     """Give a campaign ``{"count": N}`` synthetic leads, generated only while exports stream them."""
-    from .routes.exports import SYNTHETIC_ROW_BYTES
-
-    sandbox = _check_token(request, x_sandbox_token)
     team = _team_by_id(sandbox, team_id)
     if campaign_id not in team.campaigns:
         raise HTTPException(status_code=404, detail="no such campaign")
-    body: dict = await request.json()
-    count = int(body.get("count", 0))
-    if count < 0:
-        raise HTTPException(status_code=400, detail="count must be >= 0")
+    count = _count(await _body(request), "count", 0)
     team.extra.setdefault("synthetic_leads", {})[campaign_id] = count
     return {"ok": True, "campaign_id": campaign_id, "count": count, "row_bytes": SYNTHETIC_ROW_BYTES}
 
 
 @router.get("/downloads/{token}.csv")
-async def download(token: str, request: Request):
+async def download(token: str, request: Request) -> Any:
     """An export's file: no auth, no rate limit, streamed (it stands in for lemlist's S3 link)."""
-    from .routes.exports import download_response
-
     return download_response(request.app.state.sandbox, token)

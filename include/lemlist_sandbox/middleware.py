@@ -1,4 +1,6 @@
-"""Pure ASGI middleware: auth, rate limit, faults and request accounting for every ``/api`` request.
+"""Pure ASGI middleware: auth, rate limit, faults and request accounting for every ``/api`` request, and
+the last resort for every request: an unexpected exception is answered 500 in lemlist's shape, counted,
+and the connection kept.
 
 Written as raw ASGI rather than ``BaseHTTPMiddleware`` so one process serves well over 1,000 requests
 per second: the sandbox must never be the bottleneck of a benchmark.
@@ -8,34 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
+import logging
 import random
-import re
 import socket
 import struct
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
+from .contract import unauthorized_operation
 from .ratelimit import js_date
 
 if TYPE_CHECKING:
-    from .app import Sandbox
+    from .sandbox import Sandbox
 
-AUTH_FAILED = b"The authentication you supplied is incorrect"
+log = logging.getLogger(__name__)
 
-# The few operations whose 401 the spec documents as JSON ``{"error": ...}`` instead of text/plain.
-_JSON_401 = [
-    (re.compile(r"^/api/schedules/?$"), "POST"),
-    (re.compile(r"^/api/schedules/[^/]+/?$"), "PATCH"),
-    (re.compile(r"^/api/fields/?$"), "GET"),
-]
-
-
-def _json_401(method: str, path: str) -> bool:
-    return any(method == m and pattern.match(path) for pattern, m in _JSON_401)
-
-
+AUTH_FAILED = "The authentication you supplied is incorrect"
 BLOCKED = b"User linked to this API key is blocked"
+SERVER_ERROR = "Internal Server Error"
 
 
 def _basic_credentials(headers: list[tuple[bytes, bytes]]) -> tuple[str, str] | None:
@@ -60,19 +52,25 @@ def _access_token(query_string: bytes) -> str | None:
     return values[0] if values else None
 
 
-async def _plain(send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _answer(
+    send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None, *, media: bytes = b""
+) -> None:
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-type", media or b"text/plain; charset=utf-8"),
                 (b"content-length", str(len(body)).encode()),
                 *(headers or []),
             ],
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def _plain(send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    await _answer(send, status, body, headers)
 
 
 def _reset_connection(scope) -> bool:
@@ -98,10 +96,30 @@ class SandboxMiddleware:
         self.sandbox = sandbox
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = False
 
+        async def tracked_send(message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            if scope["path"].startswith("/api"):
+                await self._api(scope, receive, tracked_send)
+            else:
+                await self.app(scope, receive, tracked_send)
+        except Exception:
+            # Whatever went wrong, answer like lemlist and keep the connection: an exception that reached
+            # uvicorn would make it drop the keep-alive. Counted, so tests can insist on zero.
+            log.exception("lemlist sandbox: unexpected error on %s %s", scope["method"], scope["path"])
+            self.sandbox.world.stats.server_errors += 1
+            if not started:
+                await _plain(send, 500, SERVER_ERROR.encode())
+
+    async def _api(self, scope, receive, send) -> None:
         sandbox = self.sandbox
         world = sandbox.world
         stats = world.stats
@@ -113,21 +131,12 @@ class SandboxMiddleware:
             stats.unauthorized += 1
             stats.by_status["401"] += 1
             stats.by_route_status[f"{scope['method']} {scope['path']}"]["401"] += 1
-            if _json_401(scope["method"], scope["path"]):
-                body = json.dumps({"error": AUTH_FAILED.decode()}).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 401,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+            operation = unauthorized_operation(scope["method"], scope["path"])
+            if operation is not None:  # the few operations whose 401 the spec documents as JSON
+                response = operation.error_response(401, AUTH_FAILED)
+                await _answer(send, 401, response.body, media=b"application/json")
             else:
-                await _plain(send, 401, AUTH_FAILED)
+                await _plain(send, 401, AUTH_FAILED.encode())
             return
 
         if team.extra.get("flags", {}).get("blocked"):

@@ -128,7 +128,7 @@ def add_unsubscribe(world: World, team: Team, value: str, source: str = "user") 
         "unsubscribedAt": now_iso(),
         "createdAt": now_iso(),
     }
-    if entry["variable"] in ("email", "domain"):
+    if entry["variable"] == "email":
         entry["email"] = value
     team.unsubscribes[value] = entry
     return entry

@@ -98,6 +98,7 @@ class RequestStats:
     faults_5xx: int = 0
     resets: int = 0
     unauthorized: int = 0
+    server_errors: int = 0  # 500 answered because a route raised unexpectedly (a sandbox bug: keep at 0)
     in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # per team id
     peak_concurrency: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     requests_by_team: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -114,6 +115,7 @@ class RequestStats:
             "faults_5xx": self.faults_5xx,
             "connection_resets": self.resets,
             "unauthorized_401": self.unauthorized,
+            "server_errors": self.server_errors,
             "peak_concurrency": dict(self.peak_concurrency),
             "requests_by_team": dict(self.requests_by_team),
             "uptime_seconds": round(time.time() - self.started_at, 3),

@@ -6,51 +6,28 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 import uuid
 
 import pytest
-import requests
-
-
-class Api:
-    """A tiny client that honours ``Retry-After`` like a polite user, so tests never fight the rate limit."""
-
-    def __init__(self, base_url: str, key: str) -> None:
-        self.base_url = base_url
-        self.session = requests.Session()
-        self.session.auth = ("", key)
-
-    def call(self, method: str, path: str, **kw) -> requests.Response:
-        for _ in range(10):
-            response = self.session.request(method, self.base_url + path, timeout=10, **kw)
-            if response.status_code != 429:
-                return response
-            time.sleep(float(response.headers.get("retry-after", "1")))
-        raise AssertionError(f"{method} {path} stayed rate limited")
-
-    def ok(self, method: str, path: str, **kw):
-        response = self.call(method, path, **kw)
-        assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text[:200]}"
-        return response.json() if "json" in response.headers.get("content-type", "") else response.text
+from sandbox_client import SandboxClient
 
 
 @pytest.fixture
-def api(sandbox, team_key) -> Api:
-    return Api(sandbox.base_url, team_key)
+def api(sandbox, team_key) -> SandboxClient:
+    return SandboxClient(sandbox.base_url, team_key)
 
 
 def _email() -> str:
     return f"p{uuid.uuid4().hex[:8]}@people.example.com"
 
 
-def _campaign_with_lead(api: Api, **lead_fields) -> tuple[dict, dict]:
+def _campaign_with_lead(api: SandboxClient, **lead_fields) -> tuple[dict, dict]:
     campaign = api.ok("POST", "/campaigns", json={"name": "Functional"})
     lead = api.ok("POST", f"/campaigns/{campaign['_id']}/leads/", json={"email": _email(), **lead_fields})
     return campaign, lead
 
 
-def _owner(api: Api) -> tuple[str, dict]:
+def _owner(api: SandboxClient) -> tuple[str, dict]:
     user_id = api.ok("GET", "/team")["createdBy"]
     return user_id, api.ok("GET", f"/users/{user_id}")["mailboxes"][0]
 
@@ -58,7 +35,7 @@ def _owner(api: Api) -> tuple[str, dict]:
 # -- team & users ------------------------------------------------------------------------------------
 
 
-def test_team_routes_describe_the_team(api: Api):
+def test_team_routes_describe_the_team(api: SandboxClient):
     team = api.ok("GET", "/team")
     owner = team["createdBy"]
     assert owner in team["userIds"] and team["name"] == "pytest team"
@@ -77,7 +54,7 @@ def test_team_routes_describe_the_team(api: Api):
     assert api.ok("GET", "/team/sendUsers")[0]["mailboxes"][0]["email"].startswith("owner@")
 
 
-def test_users_and_email_accounts(api: Api):
+def test_users_and_email_accounts(api: SandboxClient):
     owner, google = _owner(api)
     assert api.call("GET", "/users/usr_nobody").status_code == 400
     account = {
@@ -109,13 +86,14 @@ def test_users_and_email_accounts(api: Api):
 # -- inbox -------------------------------------------------------------------------------------------
 
 
-def test_send_email_lands_in_the_conversation(api: Api):
+def test_send_email_lands_in_the_conversation(api: SandboxClient):
     owner, mailbox = _owner(api)
     _, lead = _campaign_with_lead(api, firstName="Ada")
     body = {
         "sendUserId": owner,
         "sendUserEmail": mailbox["email"],
         "sendUserMailboxId": mailbox["_id"],
+        "contactId": lead["contactId"],
         "leadId": lead["_id"],
         "subject": "Follow up",
         "message": "<p>Hello</p>",
@@ -124,6 +102,7 @@ def test_send_email_lands_in_the_conversation(api: Api):
     sent = api.ok("POST", "/inbox/email", json=body)
     assert sent["ok"] is True
     contact_id = sent["contactId"]
+    assert contact_id == lead["contactId"]
     messages = api.ok("GET", f"/inbox/{contact_id}")["data"]
     assert [(m["subject"], m["recipient"], m["sender"]) for m in messages] == [
         ("Follow up", lead["email"], mailbox["email"])
@@ -140,7 +119,13 @@ def test_send_email_lands_in_the_conversation(api: Api):
         api.ok(
             "POST",
             f"/inbox/{channel}",
-            json={"sendUserId": owner, "contactId": contact_id, "message": "Hi", **extra},
+            json={
+                "sendUserId": owner,
+                "contactId": contact_id,
+                "leadId": lead["_id"],
+                "message": "Hi",
+                **extra,
+            },
         )
     page = api.ok("GET", f"/inbox/{contact_id}", params={"limit": 2, "skip": 2})
     assert [m["channel"] for m in page["data"]] == ["whatsapp", "sms"]
@@ -149,7 +134,7 @@ def test_send_email_lands_in_the_conversation(api: Api):
     assert [c["contactId"] for c in inbox["data"]] == [contact_id] and inbox["pagination"]["nextPage"] is None
 
 
-def test_labels_and_conversation_labels(api: Api):
+def test_labels_and_conversation_labels(api: SandboxClient):
     _, lead = _campaign_with_lead(api)
     contact_id = lead["contactId"]
     hot = api.ok("POST", "/inbox/labels", json={"labelName": "Hot"})
@@ -183,7 +168,7 @@ def test_labels_and_conversation_labels(api: Api):
     assert [lbl["name"] for lbl in api.ok("GET", "/inbox/labels")] == ["Lukewarm"]
 
 
-def test_drafts_lifecycle(api: Api):
+def test_drafts_lifecycle(api: SandboxClient):
     owner, _ = _owner(api)
     _, lead = _campaign_with_lead(api)
     base = f"/inbox/{lead['contactId']}/drafts"
@@ -204,7 +189,7 @@ def test_drafts_lifecycle(api: Api):
 # -- companies & contacts ----------------------------------------------------------------------------
 
 
-def test_companies_upsert_notes_and_delete(api: Api):
+def test_companies_upsert_notes_and_delete(api: SandboxClient):
     first = api.call(
         "POST",
         "/companies",
@@ -228,7 +213,7 @@ def test_companies_upsert_notes_and_delete(api: Api):
     assert api.ok("GET", "/companies")["total"] == 0
 
 
-def test_contacts_follow_leads_lists_and_export(api: Api):
+def test_contacts_follow_leads_lists_and_export(api: SandboxClient):
     campaign, lead = _campaign_with_lead(api, firstName="Grace", lastName="Hopper")
     contact = api.ok("GET", f"/contacts/{lead['email']}")
     assert contact["fullName"] == "Grace Hopper"
@@ -266,7 +251,7 @@ def test_contacts_follow_leads_lists_and_export(api: Api):
 # -- tasks, lemwarm ----------------------------------------------------------------------------------
 
 
-def test_tasks_pages_update_and_ignore(api: Api):
+def test_tasks_pages_update_and_ignore(api: SandboxClient):
     owner, _ = _owner(api)
     _, lead = _campaign_with_lead(api)
     ids = [
@@ -303,7 +288,7 @@ def test_tasks_pages_update_and_ignore(api: Api):
     assert (bad.status_code, bad.text) == (400, "Lead not found")
 
 
-def test_lemwarm_start_settings_pause(api: Api):
+def test_lemwarm_start_settings_pause(api: SandboxClient):
     _, mailbox = _owner(api)
     base = f"/lemwarm/{mailbox['_id']}"
     assert api.ok("GET", f"{base}/settings")["active"] is False
@@ -320,7 +305,7 @@ def test_lemwarm_start_settings_pause(api: Api):
 # -- CRM, database, signals, domains -----------------------------------------------------------------
 
 
-def test_crm_database_signals_and_domains(api: Api):
+def test_crm_database_signals_and_domains(api: SandboxClient):
     owner, _ = _owner(api)
     leads_only = api.ok("GET", "/crm/filters", params={"crm": "hubspot", "userId": owner, "type": "lead"})
     assert leads_only and {f["type"] for f in leads_only} == {"lead"}
@@ -348,7 +333,7 @@ def test_crm_database_signals_and_domains(api: Api):
 def test_overview_ids_and_exports(sandbox):
     key = f"test-demo-{uuid.uuid4().hex[:10]}"
     sandbox.create_team(key, seed="demo")
-    api = Api(sandbox.base_url, key)
+    api = SandboxClient(sandbox.base_url, key)
     campaigns = api.ok("GET", "/campaigns", params={"version": "v2"})
     campaigns = campaigns["campaigns"] if isinstance(campaigns, dict) else campaigns
     first = next(c for c in campaigns if c["name"].startswith("Q4"))
@@ -368,7 +353,7 @@ def test_overview_ids_and_exports(sandbox):
     assert [r["email"] for r in hot] == [leads[0]["email"]]
 
 
-def test_duplicate_statutes_and_review(api: Api):
+def test_duplicate_statutes_and_review(api: SandboxClient):
     campaign = api.ok("POST", "/campaigns", json={"name": "Original"})
     statutes = api.ok("GET", f"/campaigns/{campaign['_id']}/statutes")
     assert "The campaign has no leads" in [s["message"] for s in statutes["statutes"]]
@@ -384,15 +369,15 @@ def test_duplicate_statutes_and_review(api: Api):
     assert api.call("POST", "/leads/review/lea_nope").json()["error"] == "LEAD_NOT_FOUND"
 
 
-def _campaign_list(api: Api) -> list[dict]:
+def _campaign_list(api: SandboxClient) -> list[dict]:
     body = api.ok("GET", "/campaigns", params={"version": "v2"})
     return body["campaigns"] if isinstance(body, dict) else body
 
 
-def test_teams_do_not_see_each_other(sandbox, api: Api):
+def test_teams_do_not_see_each_other(sandbox, api: SandboxClient):
     api.ok("POST", "/inbox/labels", json={"labelName": "Mine"})
     api.ok("POST", "/companies", json={"name": "Mine Inc"})
     other_key = f"test-key-{uuid.uuid4().hex[:12]}"
     sandbox.create_team(other_key)
-    other = Api(sandbox.base_url, other_key)
+    other = SandboxClient(sandbox.base_url, other_key)
     assert other.ok("GET", "/inbox/labels") == [] and other.ok("GET", "/companies")["total"] == 0

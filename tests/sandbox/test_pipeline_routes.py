@@ -399,7 +399,11 @@ def test_activities_filters(api, sandbox, team_key, campaign):
                 "isFirst": i == 0,
             }
         )
-    assert api("GET", "/activities").status_code == 400  # version=v2 is mandatory
+    # Without version=v2, the v1 documentation's shape: the lead, campaign and sender named in place.
+    v1 = api("GET", "/activities").json()
+    assert [a["_id"] for a in v1] == ["act_2", "act_1", "act_0"]
+    assert v1[0]["campaignName"] == campaign["name"] and v1[0]["teamId"] and v1[0]["sendUserEmail"]
+    assert api("GET", "/activities", params={"version": "v1"}).status_code == 400  # the spec's enum is v2
     everything = api("GET", "/activities", params={"version": "v2"}).json()
     assert [a["_id"] for a in everything] == ["act_2", "act_1", "act_0"]
     assert len(api("GET", "/activities", params={"version": "v2", "type": "emailsSent"}).json()) == 2

@@ -1,111 +1,47 @@
-"""Campaign routes: list/create/get/update, pause/start, reports, statutes, duplicate.
-
-Also holds the small helpers every pipeline route group shares (campaign lookup, team flags, clean
-output), so they live next to the resource most routes hang off.
-"""
+"""Campaign routes: list/create/get/update, pause/start, reports. (Duplicate and statutes are in misc.py.)"""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 
-from ..deps import current_sandbox, current_team, json_body
+from ..deps import SandboxDep, TeamDep, json_body
 from ..errors import LemlistError
 from ..seed import add_campaign
-from ..state import Team
+from .common import api_router, clean, get_campaign, is_v2, page_of, team_flag
+from .stats import activity_counts
 
-router = APIRouter()
+router = api_router()
 
 CAMPAIGN_STATUSES = ("running", "paused", "draft", "ended", "archived", "errors")
-PAGE_SIZE = 100
-
-
-# -- shared helpers ----------------------------------------------------------------------------------
-def team_flag(team: Team, name: str) -> bool:
-    """A flag set by ``POST /_sandbox/teams/{id}/flags`` (blocked, plan_gated, ...)."""
-    return bool(team.extra.get("flags", {}).get(name))
-
-
-def get_campaign(team: Team, campaign_id: str) -> dict:
-    campaign = team.campaigns.get(campaign_id)
-    if campaign is None:
-        raise LemlistError(404, "Campaign not found")
-    return campaign
-
-
-def clean(data: dict) -> dict:
-    """Drop ``None`` values and internal keys (``__...``): the spec's strings are not nullable."""
-    return {k: v for k, v in data.items() if v is not None and not k.startswith("__")}
-
-
-def int_param(value: str | None, name: str, default: int, *, low: int = 0, high: int | None = None) -> int:
-    """Parse a query integer the way lemlist does: a text/plain 400 when it is not a number in range."""
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise LemlistError(400, f"{name} must be an integer") from None
-    if number < low or (high is not None and number > high):
-        raise LemlistError(
-            400, f"{name} must be between {low} and {high}" if high else f"{name} must be >= {low}"
-        )
-    return number
-
-
-def bool_param(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def campaign_view(campaign: dict) -> dict:
-    return clean(campaign)
 
 
 # -- routes ---------------------------------------------------------------------------------------------
 @router.get("/campaigns")
-async def list_campaigns(request: Request, team: Team = Depends(current_team)) -> Any:
-    """The OAS says an array; captured v2 answers are ``{"campaigns", "pagination"}``.
-
-    The sandbox answers the OAS array, except with ``version=v2`` plus ``page`` (the page-based
-    pagination those captured answers carry) or the team flag ``campaigns_object_shape``.
+async def list_campaigns(request: Request, team: TeamDep) -> Any:
+    """The array of campaigns (the OAS, and v1's answer, whose documented items show ``_id`` and ``name``).
+    Captured v2 answers are ``{"campaigns", "pagination"}``: the sandbox gives that shape only with
+    ``version=v2`` plus ``page`` (the page-based pagination those answers carry) or the team flag
+    ``campaigns_object_shape``.
     """
     q = request.query_params
     status = q.get("status")
     if status and status not in CAMPAIGN_STATUSES:
         raise LemlistError(400, f"Invalid status: {status}")
-    limit = int_param(q.get("limit"), "limit", PAGE_SIZE, low=1, high=PAGE_SIZE)
+    page = page_of(q)
     items = [c for c in team.campaigns.values() if not status or c["status"] == status]
     if q.get("createdBy"):
         items = [c for c in items if c.get("createdBy") == q["createdBy"]]
     items.sort(key=lambda c: c["createdAt"], reverse=q.get("sortOrder") == "desc")
-    object_shape = q.get("version") == "v2" and ("page" in q or team_flag(team, "campaigns_object_shape"))
-    if "page" in q:
-        page = int_param(q.get("page"), "page", 1, low=1)
-        offset = (page - 1) * limit
-    else:
-        offset = int_param(q.get("offset"), "offset", 0)
-        page = offset // limit + 1
-    window = [campaign_view(c) for c in items[offset : offset + limit]]
-    if not object_shape:
-        return window
-    total_pages = max(1, math.ceil(len(items) / limit))
-    return {
-        "campaigns": window,
-        "pagination": {
-            "totalRecords": len(items),
-            "currentPage": page,
-            "nextPage": page + 1 if page < total_pages else None,
-            "totalPage": total_pages,
-        },
-    }
+    window = [clean(c) for c in page.of(items)]
+    if is_v2(request) and ("page" in q or team_flag(team, "campaigns_object_shape")):
+        return {"campaigns": window, "pagination": page.pagination(len(items), null_next=True)}
+    return window
 
 
 @router.post("/campaigns")
-async def create_campaign(
-    request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-) -> dict:
+async def create_campaign(request: Request, team: TeamDep, sandbox: SandboxDep) -> dict:
     body = await json_body(request)
     name = body.get("name") if isinstance(body, dict) else None
     if not isinstance(name, str) or not name.strip():
@@ -117,7 +53,7 @@ async def create_campaign(
         if key in body:
             campaign[key] = body[key]
     return {
-        **campaign_view(campaign),
+        **clean(campaign),
         "state": "draft",
         "scannedCount": 0,
         "reviewedCount": 0,
@@ -130,7 +66,7 @@ async def create_campaign(
 
 
 @router.get("/campaigns/reports")
-async def campaign_reports(request: Request, team: Team = Depends(current_team)) -> list[dict]:
+async def campaign_reports(request: Request, team: TeamDep) -> list[dict]:
     ids_param = request.query_params.get("campaignIds")
     if not ids_param:
         raise LemlistError(400, "campaignIds is required")
@@ -173,23 +109,9 @@ async def campaign_reports(request: Request, team: Team = Depends(current_team))
     return reports
 
 
-def activity_counts(
-    team: Team, campaign_id: str, start: str | None = None, end: str | None = None
-) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for activity in team.activities:
-        if activity.get("campaignId") != campaign_id:
-            continue
-        created = activity.get("createdAt", "")
-        if (start and created < start) or (end and created > end):
-            continue
-        counts[activity["type"]] = counts.get(activity["type"], 0) + 1
-    return counts
-
-
 @router.get("/campaigns/{campaignId}")
-async def get_campaign_route(campaignId: str, team: Team = Depends(current_team)) -> dict:
-    return campaign_view(get_campaign(team, campaignId))
+async def get_campaign_route(campaignId: str, team: TeamDep) -> dict:
+    return clean(get_campaign(team, campaignId))
 
 
 _PATCHABLE = {
@@ -201,7 +123,7 @@ _PATCHABLE = {
 
 
 @router.patch("/campaigns/{campaignId}")
-async def update_campaign(campaignId: str, request: Request, team: Team = Depends(current_team)) -> dict:
+async def update_campaign(campaignId: str, request: Request, team: TeamDep) -> dict:
     campaign = get_campaign(team, campaignId)
     body = await json_body(request)
     if not isinstance(body, dict):
@@ -218,19 +140,16 @@ async def update_campaign(campaignId: str, request: Request, team: Team = Depend
 
 
 @router.post("/campaigns/{campaignId}/pause")
-async def pause_campaign(campaignId: str, team: Team = Depends(current_team)) -> dict:
+async def pause_campaign(campaignId: str, team: TeamDep) -> dict:
     campaign = get_campaign(team, campaignId)
     campaign["status"] = "paused"
     return {"_id": campaignId, "state": "paused"}
 
 
 @router.post("/campaigns/{campaignId}/start")
-async def start_campaign(campaignId: str, team: Team = Depends(current_team)) -> dict:
+async def start_campaign(campaignId: str, team: TeamDep) -> dict:
     campaign = get_campaign(team, campaignId)
     if campaign["status"] in ("archived", "ended"):
         raise LemlistError(400, f"Campaign is {campaign['status']}")
     campaign["status"] = "running"
     return {"_id": campaignId, "state": "running"}
-
-
-# POST /campaigns/{id}/duplicate and GET /campaigns/{id}/statutes live in misc.py (other route group owner).

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from ..deps import current_sandbox, current_team, json_object
+from ..deps import SandboxDep, TeamDep, json_object
 from ..errors import LemlistError
 from ..state import Team, now_iso
+from .common import api_router, bool_param, page_of, require
 
-router = APIRouter()
+router = api_router()
 
 _COMPANY_ID = re.compile(r"^cpn_[a-zA-Z0-9]+$")
 _TOP_LEVEL = ("name", "domain", "industry", "size", "location")
@@ -25,12 +26,6 @@ _CRM_SYNC = {
     "company_already_exists_with_name",
     "company_already_exists_with_linkedin_url",
 }
-
-
-def _json_error(status: int, code: str, message: str, **extra) -> LemlistError:
-    return LemlistError(
-        status, message, json_body={"success": False, "error": {"code": code, "message": message, **extra}}
-    )
 
 
 def _notes(team: Team) -> dict[str, list[dict]]:
@@ -47,8 +42,8 @@ def render_company(company: dict) -> dict:
     return out
 
 
-def _normalise_domain(value: str | None) -> str | None:
-    if not value:
+def _normalise_domain(value: object) -> str | None:
+    if not value or not isinstance(value, str):
         return None
     value = value.strip().lower()
     value = re.sub(r"^https?://", "", value).split("/")[0]
@@ -56,20 +51,11 @@ def _normalise_domain(value: str | None) -> str | None:
 
 
 @router.get("/companies")
-async def list_companies(
-    idsOrDomains: str | None = None,  # noqa: N803
-    offset: int = 0,
-    limit: int = 100,
-    sortBy: str | None = None,  # noqa: N803
-    sortOrder: str | None = None,  # noqa: N803
-    search: str | None = None,
-    crmSyncStatus: str | None = None,  # noqa: N803
-    team: Team = Depends(current_team),
-) -> dict:
-    if not 1 <= limit <= 500:
-        raise LemlistError(400, "limit must be between 1 and 500")
-    if offset < 0:
-        raise LemlistError(400, "offset must be positive")
+async def list_companies(request: Request, team: TeamDep) -> dict:
+    q = request.query_params
+    page = page_of(q, max_limit=500)
+    idsOrDomains, sortBy, sortOrder = q.get("idsOrDomains"), q.get("sortBy"), q.get("sortOrder")  # noqa: N806
+    search, crmSyncStatus = q.get("search"), q.get("crmSyncStatus")  # noqa: N806
     if sortBy not in (None, "createdAt") or sortOrder not in (None, "asc", "desc"):
         raise LemlistError(400, "sortBy must be createdAt and sortOrder asc or desc")
     if crmSyncStatus is not None and crmSyncStatus not in _CRM_SYNC:
@@ -92,29 +78,21 @@ async def list_companies(
         ]
     if sortBy:
         companies.sort(key=lambda c: c["createdAt"], reverse=sortOrder == "desc")
-    page = companies[offset : offset + limit]
-    return {
-        "data": [render_company(c) for c in page],
-        "total": len(companies),
-        "limit": limit,
-        "offset": offset,
-    }
+    return page.listing(companies, render_company)
 
 
 @router.post("/companies")
-async def upsert_company(
-    request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-):
-    body = await json_object(request, error=lambda message: _json_error(400, "INVALID_BODY", message))
+async def upsert_company(request: Request, team: TeamDep, sandbox: SandboxDep):
+    body = await json_object(request)
     domain = _normalise_domain(body.get("domain"))
     linkedin = body.get("linkedinUrl")
     if not (body.get("companyId") or body.get("name") or domain or linkedin):
-        raise _json_error(400, "MISSING_IDENTIFIER", "name, domain, linkedinUrl or companyId is required")
+        raise LemlistError(
+            400, "name, domain, linkedinUrl or companyId is required", code="MISSING_IDENTIFIER"
+        )
     company = None
     if body.get("companyId"):
-        company = team.companies.get(body["companyId"])
-        if company is None:
-            raise _json_error(400, "COMPANY_NOT_FOUND", "Company not found")
+        company = require(team.companies.get(body["companyId"]), "Company", status=400)
     else:
         for existing in team.companies.values():
             if (domain and existing.get("domain") == domain) or (
@@ -157,18 +135,20 @@ async def upsert_company(
 
 
 @router.delete("/companies/{companyId}")
-async def delete_company(companyId: str, force: bool = False, team: Team = Depends(current_team)) -> dict:  # noqa: N803
+async def delete_company(companyId: str, request: Request, team: TeamDep) -> dict:  # noqa: N803
     if not _COMPANY_ID.match(companyId):
-        raise _json_error(400, "INVALID_COMPANY_ID", "companyId must look like cpn_...")
-    if companyId not in team.companies:
-        raise _json_error(404, "COMPANY_NOT_FOUND", "Company not found")
+        raise LemlistError(400, "companyId must look like cpn_...", code="INVALID_COMPANY_ID")
+    require(team.companies.get(companyId), "Company")
     linked = [c for c in team.contacts.values() if c.get("companyId") == companyId]
-    if linked and not force:
-        raise _json_error(
+    if linked and not bool_param(request.query_params.get("force")):
+        message = "Company has linked contacts; pass force=true to unlink them and delete"
+        raise LemlistError(
             400,
-            "COMPANY_HAS_CONTACTS",
-            "Company has linked contacts; pass force=true to unlink them and delete",
-            contactCount=len(linked),
+            message,
+            json_body={
+                "success": False,
+                "error": {"code": "COMPANY_HAS_CONTACTS", "message": message, "contactCount": len(linked)},
+            },
         )
     for contact in linked:
         contact.pop("companyId", None)
@@ -178,41 +158,32 @@ async def delete_company(companyId: str, force: bool = False, team: Team = Depen
 
 
 def _company(team: Team, company_id: str) -> dict:
-    company = team.companies.get(company_id)
-    if company is None:
-        raise LemlistError(404, "Company not found")
-    return company
+    return require(team.companies.get(company_id), "Company")
 
 
 @router.get("/companies/{companyId}/notes")
-async def list_notes(
-    companyId: str,  # noqa: N803
-    limit: int = 20,
-    page: int = 1,
-    sortBy: str | None = None,  # noqa: N803
-    sortOrder: str = "desc",  # noqa: N803
-    team: Team = Depends(current_team),
-) -> dict:
+async def list_notes(companyId: str, request: Request, team: TeamDep) -> dict:  # noqa: N803
     _company(team, companyId)
-    if limit < 1 or page < 1:
-        raise LemlistError(400, "limit and page must be positive")
-    if sortBy not in (None, "createdAt") or sortOrder not in ("asc", "desc"):
+    q = request.query_params
+    page = page_of(q, limit=20, max_limit=1000)
+    sort_by, sort_order = q.get("sortBy"), q.get("sortOrder", "desc")
+    if sort_by not in (None, "createdAt") or sort_order not in ("asc", "desc"):
         raise LemlistError(400, "sortBy must be createdAt and sortOrder asc or desc")
-    notes = sorted(_notes(team).get(companyId, []), key=lambda n: n["createdAt"], reverse=sortOrder == "desc")
-    start = (page - 1) * limit
-    return {"data": notes[start : start + limit], "total": len(notes)}
+    notes = sorted(
+        _notes(team).get(companyId, []), key=lambda n: n["createdAt"], reverse=sort_order == "desc"
+    )
+    return {"data": page.of(notes), "total": len(notes)}
 
 
 @router.post("/companies/{companyId}/notes")
 async def create_note(
     companyId: str,  # noqa: N803
     request: Request,
-    team: Team = Depends(current_team),
-    sandbox=Depends(current_sandbox),
+    team: TeamDep,
+    sandbox: SandboxDep,
 ) -> dict:
     _company(team, companyId)
-    body = await request.json()
-    note = body.get("note") if isinstance(body, dict) else None
+    note = (await json_object(request)).get("note")
     if not isinstance(note, str) or not note.strip():
         raise LemlistError(400, "note is required")
     created = now_iso()

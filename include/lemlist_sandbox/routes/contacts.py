@@ -6,18 +6,17 @@ the contacts of those leads appear here (materialised on first read) next to con
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from ..deps import current_sandbox, current_team, json_object
+from ..deps import SandboxDep, TeamDep, json_object
 from ..errors import LemlistError
 from ..state import Team, now_iso
+from .common import api_router, csv_table, id_list, is_unsubscribed, page_of, require
 
-router = APIRouter()
+router = api_router()
 
 _CONTACT_FIELDS = (
     "firstName",
@@ -72,13 +71,6 @@ def find_contact(team: Team, id_or_email: str) -> dict | None:
     return None
 
 
-def _is_unsubscribed(team: Team, email: str | None) -> bool:
-    if not email:
-        return False
-    email = email.lower()
-    return email in team.unsubscribes or ("@" + email.rsplit("@", 1)[-1]) in team.unsubscribes
-
-
 def render_contact(team: Team, contact: dict) -> dict:
     """The ``Contact`` schema."""
     fields = dict(contact.get("fields", {}))
@@ -104,7 +96,7 @@ def render_contact(team: Team, contact: dict) -> dict:
         "ownerId": contact.get("ownerId", team.user_id),
         "createdAt": contact["createdAt"],
         "createdBy": contact.get("createdBy", team.user_id),
-        "unsubscribed": _is_unsubscribed(team, contact.get("email")),
+        "unsubscribed": is_unsubscribed(team, contact.get("email")),
     }
     if contact.get("email"):
         out["email"] = contact["email"]
@@ -126,7 +118,7 @@ def _upsert_payload(team: Team, contact: dict, *, created: bool, updated: bool, 
         "source": contact.get("source", "api"),
         "createdAt": contact["createdAt"],
         "createdBy": contact.get("createdBy", team.user_id),
-        "unsubscribed": _is_unsubscribed(team, contact.get("email")),
+        "unsubscribed": is_unsubscribed(team, contact.get("email")),
         "created": created,
         "updated": updated,
         "companyLinked": company_linked,
@@ -135,12 +127,6 @@ def _upsert_payload(team: Team, contact: dict, *, created: bool, updated: bool, 
         if contact.get(key):
             data[key] = contact[key]
     return data
-
-
-def _json_error(status: int, code: str, message: str) -> LemlistError:
-    return LemlistError(
-        status, message, json_body={"success": False, "error": {"code": code, "message": message}}
-    )
 
 
 def _find_company(team: Team, body: dict) -> dict | None:
@@ -158,6 +144,8 @@ def _find_company(team: Team, body: dict) -> dict | None:
 
 @router.get("/contacts")
 async def list_contacts(
+    request: Request,
+    team: TeamDep,
     idsOrEmails: str | None = Query(None),  # noqa: N803
     search: str | None = None,
     email: str | None = None,
@@ -165,14 +153,8 @@ async def list_contacts(
     notInAnyCampaign: bool | None = None,  # noqa: N803
     companyId: str | None = None,  # noqa: N803
     companyDomain: str | None = None,  # noqa: N803
-    limit: int = 100,
-    offset: int = 0,
-    team: Team = Depends(current_team),
 ):
-    if not 1 <= limit <= 500:
-        raise LemlistError(400, "limit must be between 1 and 500")
-    if offset < 0:
-        raise LemlistError(400, "offset must be positive")
+    page = page_of(request.query_params, max_limit=500)
     sync_contacts_from_leads(team)
     if idsOrEmails is not None:
         # Lookup mode answers a plain array, in the order asked, skipping unknown values.
@@ -204,32 +186,22 @@ async def list_contacts(
             if needle in (c.get("email") or "")
             or any(needle in str(v).lower() for v in c.get("fields", {}).values())
         ]
-    page = contacts[offset : offset + limit]
-    return {
-        "data": [render_contact(team, c) for c in page],
-        "total": len(contacts),
-        "limit": limit,
-        "offset": offset,
-    }
+    return page.listing(contacts, lambda contact: render_contact(team, contact))
 
 
 @router.post("/contacts")
-async def upsert_contact(
-    request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-):
-    body = await json_object(request, error=lambda message: _json_error(400, "INVALID_BODY", message))
+async def upsert_contact(team: TeamDep, sandbox: SandboxDep, request: Request):
+    body = await json_object(request)
     email = (body.get("email") or "").strip().lower() or None
     if email and "@" not in email:
-        raise _json_error(400, "INVALID_EMAIL", "Invalid email")
+        raise LemlistError(400, "Invalid email", code="INVALID_EMAIL")
     if not (email or body.get("linkedinUrl") or body.get("linkedinUrlSalesNav") or body.get("contactId")):
-        raise _json_error(
-            400, "MISSING_IDENTIFIER", "email, linkedinUrl, linkedinUrlSalesNav or contactId is required"
+        raise LemlistError(
+            400, "email, linkedinUrl, linkedinUrlSalesNav or contactId is required", code="MISSING_IDENTIFIER"
         )
     contact = None
     if body.get("contactId"):
-        contact = find_contact(team, body["contactId"])
-        if contact is None:
-            raise _json_error(400, "CONTACT_NOT_FOUND", "Contact not found")
+        contact = require(find_contact(team, body["contactId"]), "Contact", status=400)
     elif email:
         contact = find_contact(team, email)
     if contact is None and body.get("linkedinUrl"):
@@ -288,7 +260,7 @@ async def upsert_contact(
 
 
 @router.get("/contacts/lists")
-async def list_contact_lists(search: str | None = None, team: Team = Depends(current_team)) -> list[dict]:
+async def list_contact_lists(team: TeamDep, search: str | None = None) -> list[dict]:
     lists = _lists(team).values()
     if search:
         lists = [lst for lst in lists if search.lower() in lst["name"].lower()]
@@ -296,11 +268,8 @@ async def list_contact_lists(search: str | None = None, team: Team = Depends(cur
 
 
 @router.post("/contacts/lists", status_code=201)
-async def create_contact_list(
-    request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-):
-    body = await request.json()
-    name = body.get("name") if isinstance(body, dict) else None
+async def create_contact_list(team: TeamDep, sandbox: SandboxDep, request: Request):
+    name = (await json_object(request)).get("name")
     if not isinstance(name, str) or not name.strip():
         raise LemlistError(400, "name is required")
     if len(name) > 200:
@@ -312,20 +281,15 @@ async def create_contact_list(
 
 @router.post("/contacts/lists/{listId}/entities")
 async def list_entities(
+    team: TeamDep,
     listId: str,  # noqa: N803
     request: Request,
     action: str | None = None,
-    team: Team = Depends(current_team),
 ) -> dict:
-    contact_list = _lists(team).get(listId)
-    if contact_list is None:
-        raise LemlistError(404, "List not found")
+    contact_list = require(_lists(team).get(listId), "List")
     if action not in (None, "remove"):
         raise LemlistError(400, "action must be 'remove'")
-    body = await request.json()
-    ids = body.get("contactIds") if isinstance(body, dict) else None
-    if not isinstance(ids, list) or not 1 <= len(ids) <= 1000:
-        raise LemlistError(400, "contactIds must be an array of 1 to 1000 contact ids")
+    ids = id_list(await json_object(request), "contactIds", 1000)
     bad = [i for i in ids if not isinstance(i, str) or not _CONTACT_ID.match(i)]
     if bad:
         raise LemlistError(400, f"Invalid contact ids: {', '.join(map(str, bad[:5]))}")
@@ -368,46 +332,26 @@ _COMPANY_COLUMNS = ["_id", "name", "domain", "industry", "size", "location", "li
 
 @router.get("/contacts/export")
 async def export_contacts(
+    team: TeamDep,
     listId: str | None = None,  # noqa: N803
     entity: str = "contact",
-    team: Team = Depends(current_team),
 ) -> Response:
     if not listId:
         raise LemlistError(400, "listId is required")
     if entity not in ("contact", "company"):
         raise LemlistError(400, "entity must be 'contact' or 'company'")
-    contact_list = _lists(team).get(listId)
-    if contact_list is None:
-        raise LemlistError(400, "List not found")
+    contact_list = require(_lists(team).get(listId), "List", status=400)
     sync_contacts_from_leads(team)
     contacts = [team.contacts[i] for i in contact_list["contactIds"] if i in team.contacts]
-    buffer = io.StringIO()
+    filename = f"{listId}-{entity}s.csv"
     if entity == "contact":
-        writer = csv.DictWriter(buffer, fieldnames=_CONTACT_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for contact in contacts:
-            rendered = render_contact(team, contact)
-            writer.writerow({**rendered.get("fields", {}), **rendered})
-    else:
-        writer = csv.DictWriter(buffer, fieldnames=_COMPANY_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        seen = []
-        for contact in contacts:
-            company = team.companies.get(contact.get("companyId") or "")
-            if company is not None and company["_id"] not in seen:
-                seen.append(company["_id"])
-                writer.writerow(company)
-    return Response(
-        buffer.getvalue(),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{listId}-{entity}s.csv"'},
-    )
+        rendered = (render_contact(team, contact) for contact in contacts)
+        return csv_table(_CONTACT_COLUMNS, ({**r.get("fields", {}), **r} for r in rendered), filename)
+    company_ids = dict.fromkeys(c["companyId"] for c in contacts if c.get("companyId") in team.companies)
+    return csv_table(_COMPANY_COLUMNS, (team.companies[i] for i in company_ids), filename)
 
 
 @router.get("/contacts/{idOrEmail}")
-async def get_contact(idOrEmail: str, team: Team = Depends(current_team)) -> dict:  # noqa: N803
-    contact = find_contact(team, idOrEmail)
-    if contact is None:
-        # The spec lists 400 (not 404) for this route.
-        raise LemlistError(400, "Contact not found")
-    return render_contact(team, contact)
+async def get_contact(team: TeamDep, idOrEmail: str) -> dict:  # noqa: N803
+    # The spec lists 400 (not 404) for an unknown contact.
+    return render_contact(team, require(find_contact(team, idOrEmail), "Contact", status=400))

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
-
-from ..deps import current_team
+from ..deps import TeamDep
 from ..errors import LemlistError
-from ..state import Team
+from .common import api_router
 from .users import find_user
 
-router = APIRouter()
+router = api_router()
 
 CRMS = ("hubspot", "salesforce", "pipedrive")
 _KINDS = ("lead", "contact", "report")
@@ -17,10 +15,10 @@ _KINDS = ("lead", "contact", "report")
 
 @router.get("/crm/filters")
 async def crm_filters(
+    team: TeamDep,
     crm: str | None = None,
     userId: str | None = None,  # noqa: N803
     type: str | None = None,  # noqa: A002
-    team: Team = Depends(current_team),
 ) -> list[dict]:
     if not crm or not userId:
         raise LemlistError(400, "crm and userId are required")

@@ -6,14 +6,16 @@ The data is synthetic and deterministic: the same query always gives the same pe
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 
-from ..deps import current_team, json_object
+from ..deps import TeamDep, json_object
 from ..errors import LemlistError
 from ..state import Team
+from .common import api_router
 
-router = APIRouter()
+router = api_router()
 
 _FIRST = [
     "Ada",
@@ -136,9 +138,10 @@ _COMPANY_ROWS = _companies()
 
 def _matches(row: dict, filters: list) -> bool:
     for item in filters:
-        field = _FILTER_FIELDS.get(item.get("filterId"))
+        filter_id = item.get("filterId")
+        field = _FILTER_FIELDS.get(filter_id) if isinstance(filter_id, str) else None
         if field is None:
-            raise LemlistError(400, f"Unknown filterId {item.get('filterId')!r}")
+            raise LemlistError(400, f"Unknown filterId {filter_id!r}")
         value = str(row.get(field, "")).lower()
         include = [str(v).lower() for v in item.get("in") or []]
         exclude = [str(v).lower() for v in item.get("out") or []]
@@ -149,58 +152,38 @@ def _matches(row: dict, filters: list) -> bool:
     return True
 
 
-async def _query(request: Request, max_size: int) -> tuple[list, int, int, str]:
-    body = await json_object(request, allow_empty=True)
+def _checked_query(body: dict, max_size: int) -> tuple[list, int, int, str]:
     filters = body.get("filters") or []
     page, size = body.get("page", 1), body.get("size", 20)
-    if not isinstance(filters, list) or not all(isinstance(f, dict) for f in filters):
+    lists = ("in", "out")
+    if not isinstance(filters, list) or not all(
+        isinstance(f, dict) and all(isinstance(f.get(k) or [], list) for k in lists) for f in filters
+    ):
         raise LemlistError(400, "filters must be an array of {filterId, in, out}")
     if not isinstance(page, int) or page < 1 or not isinstance(size, int) or not 1 <= size <= max_size:
         raise LemlistError(400, f"page must be >= 1 and size between 1 and {max_size}")
+    if not isinstance(body.get("excludes") or [], list):
+        raise LemlistError(400, "excludes must be an array")
     return filters, page, size, str(body.get("search") or "")
 
 
-@router.get("/database/filters")
-async def database_filters(team: Team = Depends(current_team)) -> list[dict]:
-    return FILTERS
-
-
-@router.post("/database/people")
-async def search_people(request: Request, team: Team = Depends(current_team)) -> dict:
-    filters, page, size, search = await _query(request, 100)
-    body = await request.json() if await request.body() else {}
+async def _search(
+    request: Request,
+    team: Team,
+    rows: list[dict],
+    text: Callable[[dict], str],
+    render: Callable[[dict], dict],
+) -> dict:
+    """One search of the database: filters, ``excludes``, free ``search`` text, pages of ``size``."""
+    body = await json_object(request, allow_empty=True)
+    filters, page, size, search = _checked_query(body, 100)
     excludes = set(map(str, body.get("excludes") or []))
-    rows = [p for p in _PEOPLE if _matches(p, filters) and str(p["id"]) not in excludes]
+    rows = [r for r in rows if _matches(r, filters) and str(r["id"]) not in excludes]
     if search:
-        rows = [p for p in rows if search.lower() in f"{p['name']} {p['title']} {p['company']}".lower()]
+        rows = [r for r in rows if search.lower() in text(r).lower()]
     start = (page - 1) * size
-    results = [
-        {
-            "_id": f"ppl_{p['id']}",
-            "lead_id": p["id"],
-            "full_name": p["name"],
-            "title": p["title"],
-            "country": p["country"],
-            "location": p["country"],
-            "connections_count": p["connections"],
-            "lead_linkedin_url": f"https://www.linkedin.com/in/{p['slug']}",
-            "current_exp_company_name": p["company"],
-            "experience_count": 1,
-            "experiences": [
-                {
-                    "company_name": p["company"],
-                    "company_domain": p["domain"],
-                    "company_industry": p["industry"],
-                    "company_size": p["size"],
-                    "title_normalized": p["title"].lower(),
-                    "main_in_profile": True,
-                }
-            ],
-        }
-        for p in rows[start : start + size]
-    ]
     return {
-        "results": results,
+        "results": [render(r) for r in rows[start : start + size]],
         "total": len(rows),
         "took": 3,
         "page": page,
@@ -211,35 +194,58 @@ async def search_people(request: Request, team: Team = Depends(current_team)) ->
     }
 
 
-@router.post("/database/companies")
-async def search_companies(request: Request, team: Team = Depends(current_team)) -> dict:
-    filters, page, size, search = await _query(request, 100)
-    rows = [c for c in _COMPANY_ROWS if _matches(c, filters)]
-    if search:
-        rows = [c for c in rows if search.lower() in c["company"].lower()]
-    start = (page - 1) * size
-    results = [
-        {
-            "_id": f"cdb_{c['id']}",
-            "company_id": str(c["id"]),
-            "company_name": c["company"],
-            "company_domain": c["domain"],
-            "company_website_url": f"https://www.{c['domain']}",
-            "company_industry": c["industry"],
-            "company_size": c["size"],
-            "company_employee_count": str(c["employees"]),
-            "company_headquarters_country": c["country"],
-            "company_location": c["country"],
-        }
-        for c in rows[start : start + size]
-    ]
+@router.get("/database/filters")
+async def database_filters(team: TeamDep) -> list[dict]:
+    return FILTERS
+
+
+def _person(p: dict) -> dict:
     return {
-        "results": results,
-        "total": len(rows),
-        "took": 2,
-        "page": page,
-        "size": size,
-        "search": search,
-        "limitation": 10_000,
-        "team": team.id,
+        "_id": f"ppl_{p['id']}",
+        "lead_id": p["id"],
+        "full_name": p["name"],
+        "title": p["title"],
+        "country": p["country"],
+        "location": p["country"],
+        "connections_count": p["connections"],
+        "lead_linkedin_url": f"https://www.linkedin.com/in/{p['slug']}",
+        "current_exp_company_name": p["company"],
+        "experience_count": 1,
+        "experiences": [
+            {
+                "company_name": p["company"],
+                "company_domain": p["domain"],
+                "company_industry": p["industry"],
+                "company_size": p["size"],
+                "title_normalized": p["title"].lower(),
+                "main_in_profile": True,
+            }
+        ],
     }
+
+
+def _company(c: dict) -> dict:
+    return {
+        "_id": f"cdb_{c['id']}",
+        "company_id": str(c["id"]),
+        "company_name": c["company"],
+        "company_domain": c["domain"],
+        "company_website_url": f"https://www.{c['domain']}",
+        "company_industry": c["industry"],
+        "company_size": c["size"],
+        "company_employee_count": str(c["employees"]),
+        "company_headquarters_country": c["country"],
+        "company_location": c["country"],
+    }
+
+
+@router.post("/database/people")
+async def search_people(request: Request, team: TeamDep) -> dict:
+    return await _search(
+        request, team, _PEOPLE, lambda p: f"{p['name']} {p['title']} {p['company']}", _person
+    )
+
+
+@router.post("/database/companies")
+async def search_companies(request: Request, team: TeamDep) -> dict:
+    return await _search(request, team, _COMPANY_ROWS, lambda c: c["company"], _company)

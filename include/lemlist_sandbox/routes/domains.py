@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
-
-from ..deps import current_team
+from ..deps import TeamDep
 from ..errors import LemlistError
-from ..state import Team
+from .common import api_router
 
-router = APIRouter()
+router = api_router()
 
 
 @router.get("/domains/redirect")
-async def domain_redirect(domain: str | None = None, team: Team = Depends(current_team)) -> dict:
+async def domain_redirect(team: TeamDep, domain: str | None = None) -> dict:
     """Whether a tracking domain redirects to lemlist's tracker. Without ``domain``, the team's own one."""
     tracking = team.info.get("customDomain", "track.sandbox.lemlist.test")
     target = (domain or tracking).strip().lower()

@@ -11,23 +11,30 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 import time
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 from fastapi.responses import Response
 
-from ..deps import current_sandbox, current_team
+from ..deps import SandboxDep, TeamDep, json_body
 from ..errors import LemlistError
 from ..state import Team, now_iso
-from .campaigns import bool_param, json_body
-from .leads import ENRICH_FLAGS
+from .common import BODY_CHECKED_BY_ROUTE, api_router, bool_param
 
-router = APIRouter()
+log = logging.getLogger(__name__)
+router = api_router()
 
 BULK_LIMIT = 500
 KINDS = ("find_email", "find_phone", "verify", "linkedin_enrichment")
+ENRICH_FLAGS = {  # query flag of the lead routes -> enrichment kind
+    "findEmail": "find_email",
+    "verifyEmail": "verify",
+    "linkedinEnrichment": "linkedin_enrichment",
+    "findPhone": "find_phone",
+}
 _INPUT_KEYS = ("email", "firstName", "lastName", "companyName", "companyDomain", "linkedinUrl", "jobTitle")
 
 
@@ -143,17 +150,24 @@ def start_enrichment(
 
 
 def finish_enrichment(team: Team, record: dict) -> None:
-    """Idempotent: settle the outcome, refund failures, update the lead."""
+    """Idempotent: settle the outcome, refund failures, update the lead.
+
+    An enrichment whose results cannot be built ends ``failed`` and refunded, never ``done`` with no data.
+    """
     if record["status"] != "pending" or time.time() < record["ready_at"] - 0.001:
         return
     outcome = record["outcome"]
+    if outcome != "failed":
+        try:
+            record["data"] = _found_data(record["kinds"], record["input"], outcome == "notFound")
+        except Exception:
+            log.exception("lemlist sandbox: enrichment %s could not be completed", record["_id"])
+            outcome = record["outcome"] = "failed"
     record["status"] = "failed" if outcome == "failed" else "done"
     record["endedAt"] = now_iso()
     if outcome == "failed":
         team.credits += record["cost"]
         record["data"] = {}
-    else:
-        record["data"] = _found_data(record["kinds"], record["input"], outcome == "notFound")
     lead = team.leads.get(record["leadId"]) if record["leadId"] else None
     if lead is not None:
         lead.pop("__enriching", None)
@@ -175,9 +189,7 @@ def _kinds_from_query(request: Request) -> list[str]:
 
 
 @router.post("/leads/{leadId}/enrich")
-async def enrich_lead(
-    leadId: str, request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-) -> dict:
+async def enrich_lead(leadId: str, request: Request, team: TeamDep, sandbox: SandboxDep) -> dict:
     lead = team.leads.get(leadId)
     if lead is None:
         raise LemlistError(
@@ -213,9 +225,7 @@ async def enrich_lead(
 
 
 @router.post("/enrich")
-async def enrich_person(
-    request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-) -> dict:
+async def enrich_person(request: Request, team: TeamDep, sandbox: SandboxDep) -> dict:
     kinds = _kinds_from_query(request)
     if not kinds:
         raise LemlistError(
@@ -228,73 +238,66 @@ async def enrich_person(
     return {"id": record["_id"]}
 
 
-@router.post("/v2/enrichments/bulk")
-async def enrich_bulk(
-    request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-) -> list[dict]:
+@router.post("/v2/enrichments/bulk", openapi_extra=BODY_CHECKED_BY_ROUTE)
+async def enrich_bulk(request: Request, team: TeamDep, sandbox: SandboxDep) -> list[dict]:
+    """A malformed request (any item) is a 400 naming what is wrong, and nothing is charged; a
+    well-formed item that lacks the data its enrichment needs is answered ``MISSING_INPUTS`` in its place
+    (and ``NOT_ENOUGH_CREDITS`` when the team runs out), as the spec's examples show."""
     try:
-        body = await json_body(request)
+        body = await json_body(request, allow_empty=False)
     except LemlistError:
-        raise LemlistError(400, "WRONG_BODY_FORMAT", json_body={"error": "WRONG_BODY_FORMAT"}) from None
-    if not isinstance(body, list):
-        raise LemlistError(400, "WRONG_BODY_FORMAT", json_body={"error": "WRONG_BODY_FORMAT"})
-    if not body:
-        raise LemlistError(400, "NO_ENRICHMENTS_REQUESTED", json_body={"error": "NO_ENRICHMENTS_REQUESTED"})
-    if len(body) > BULK_LIMIT:
-        raise LemlistError(
-            400, "TOO_MANY_ENRICHMENTS_REQUESTED", json_body={"error": "TOO_MANY_ENRICHMENTS_REQUESTED"}
-        )
+        body = None
+    error = _request_error(body, request.scope["route"].operation)
+    if error is not None:
+        raise LemlistError(400, error, json_body={"error": error})
     webhook_url = request.query_params.get("webhookUrl")
     answers = []
     for item in body:
-        metadata = item.get("metadata") if isinstance(item, dict) else None
+        metadata = item.get("metadata")
         answer: dict[str, Any] = {} if metadata is None else {"metadata": metadata}
-        error = _bulk_item_error(item)
+        kinds, data = item["enrichmentRequests"], item.get("input") or {}
+        error, record = ("MISSING_INPUTS", None) if missing_inputs(kinds, data) else (None, None)
         if error is None:
             try:
                 record = start_enrichment(
-                    sandbox,
-                    team,
-                    item["enrichmentRequests"],
-                    item["input"],
-                    metadata=metadata,
-                    webhook_url=webhook_url,
+                    sandbox, team, kinds, data, metadata=metadata, webhook_url=webhook_url
                 )
             except NotEnoughCredits:
                 error = "NOT_ENOUGH_CREDITS"
-            else:
-                # The OAS answers oneOf {id, metadata} | {error, metadata}; with no required fields an
-                # item matches both branches unless the other branch's key is null, so both are present.
-                answer.update(id=record["_id"], error=None)
-        if error is not None:
-            if metadata is not None and not isinstance(metadata, (str, dict)):
-                answer.pop("metadata", None)
-            answer.update(error=error, id=None)
+        # The OAS answers oneOf {id, metadata} | {error, metadata}; with no required fields an item
+        # matches both branches unless the other branch's key is null, so both are present.
+        answer.update(id=record["_id"] if record else None, error=error)
         answers.append(answer)
     return answers
 
 
-def _bulk_item_error(item: Any) -> str | None:
-    if not isinstance(item, dict):
+def _request_error(body: Any, operation) -> str | None:
+    """The spec's 400 code for a malformed bulk request (its first malformed part), or None."""
+    if not isinstance(body, list):
         return "WRONG_BODY_FORMAT"
-    metadata = item.get("metadata")
-    if metadata is not None and not isinstance(metadata, (str, dict)):
-        return "WRONG_METADATA_FORMAT"
-    data = item.get("input")
-    if not isinstance(data, dict):
-        return "WRONG_INPUT_FORMAT"
-    kinds = item.get("enrichmentRequests")
-    if not kinds:
+    if not body:
         return "NO_ENRICHMENTS_REQUESTED"
-    if not isinstance(kinds, list) or any(k not in KINDS for k in kinds):
-        return "WRONG_ENRICHMENT_REQUEST_FORMAT"
-    if missing_inputs(kinds, data):
-        return "MISSING_INPUTS"
+    if len(body) > BULK_LIMIT:
+        return "TOO_MANY_ENRICHMENTS_REQUESTED"
+    for item in body:
+        if not isinstance(item, dict):
+            return "WRONG_BODY_FORMAT"
+        metadata, data, kinds = item.get("metadata"), item.get("input", {}), item.get("enrichmentRequests")
+        if metadata is not None and not isinstance(metadata, str | dict):
+            return "WRONG_METADATA_FORMAT"
+        if not isinstance(data, dict) or any(not isinstance(data.get(k, ""), str) for k in _INPUT_KEYS):
+            return "WRONG_INPUT_FORMAT"
+        if not kinds:
+            return "NO_ENRICHMENTS_REQUESTED"
+        if not isinstance(kinds, list) or any(k not in KINDS for k in kinds):
+            return "WRONG_ENRICHMENT_REQUEST_FORMAT"
+    if operation is not None and operation.body_problem(body) is not None:
+        return "WRONG_BODY_FORMAT"  # anything else the schema forbids
     return None
 
 
 @router.get("/enrich/{enrichId}")
-async def get_enrichment(enrichId: str, team: Team = Depends(current_team)) -> Any:
+async def get_enrichment(enrichId: str, team: TeamDep) -> Any:
     record = team.enrichments.get(enrichId)
     if record is None:
         raise LemlistError(404, "Enrichment not found")

@@ -18,15 +18,15 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
-from ..deps import current_sandbox, current_team
+from ..deps import SandboxDep, TeamDep
 from ..errors import LemlistError
 from ..state import Team, now_iso
-from .campaigns import clean, get_campaign
+from .common import api_router, clean, get_campaign
 
-router = APIRouter()
+router = api_router()
 
 COLUMNS = (
     "_id",
@@ -142,14 +142,12 @@ def _get_export(team: Team, campaign_id: str, export_id: str) -> dict:
         or record.get("__expired")
         or time.time() >= record["__expires_at"]
     ):
-        raise LemlistError(404, "Export not found", json_body={"ok": False, "message": "Export not found"})
+        raise LemlistError(404, "Export not found")
     return record
 
 
 @router.get("/campaigns/{campaignId}/export/start")
-async def start_export(
-    campaignId: str, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-) -> dict:
+async def start_export(campaignId: str, team: TeamDep, sandbox: SandboxDep) -> dict:
     campaign = get_campaign(team, campaignId)
     leads = team.leads_in_campaign(campaignId)
     synthetic = synthetic_count(team, campaignId)
@@ -188,11 +186,7 @@ async def start_export(
 
 @router.get("/campaigns/{campaignId}/export/{exportId}/status")
 async def get_export_status(
-    campaignId: str,
-    exportId: str,
-    request: Request,
-    team: Team = Depends(current_team),
-    sandbox=Depends(current_sandbox),
+    campaignId: str, exportId: str, request: Request, team: TeamDep, sandbox: SandboxDep
 ) -> dict:
     record = _get_export(team, campaignId, exportId)
     return {"ok": True, "status": export_status(sandbox, record, str(request.base_url))}
@@ -200,17 +194,9 @@ async def get_export_status(
 
 @router.put("/campaigns/{campaignId}/export/{exportId}/email/{email}")
 async def export_email(
-    campaignId: str,
-    exportId: str,
-    email: str,
-    request: Request,
-    team: Team = Depends(current_team),
-    sandbox=Depends(current_sandbox),
+    campaignId: str, exportId: str, email: str, request: Request, team: TeamDep, sandbox: SandboxDep
 ) -> dict:
-    try:
-        record = _get_export(team, campaignId, exportId)
-    except LemlistError:
-        raise LemlistError(404, "Export not found") from None
+    record = _get_export(team, campaignId, exportId)
     if "@" not in email:
         raise LemlistError(400, "Invalid email")
     record["email"] = email.lower()
@@ -239,7 +225,7 @@ def download_response(sandbox, token: str) -> Response:
 
 # -- synchronous exports -----------------------------------------------------------------------------------
 @router.get("/campaigns/{campaignId}/export")
-async def export_sync(campaignId: str, team: Team = Depends(current_team)) -> Response:
+async def export_sync(campaignId: str, team: TeamDep) -> Response:
     get_campaign(team, campaignId)
     return _csv_response(
         csv_bytes(team.leads_in_campaign(campaignId)), synthetic_count(team, campaignId), f"{campaignId}.csv"
@@ -247,7 +233,7 @@ async def export_sync(campaignId: str, team: Team = Depends(current_team)) -> Re
 
 
 @router.get("/campaigns/{campaignId}/export/leads")
-async def export_leads(campaignId: str, request: Request, team: Team = Depends(current_team)) -> Any:
+async def export_leads(campaignId: str, request: Request, team: TeamDep) -> Any:
     """``format=csv`` (default) streams synthetic leads too; ``format=json`` lists the real leads only."""
     get_campaign(team, campaignId)
     state = request.query_params.get("state", "all")
@@ -270,7 +256,7 @@ async def export_leads(campaignId: str, request: Request, team: Team = Depends(c
 
 
 @router.get("/campaigns/{campaignId}/export/list")
-async def export_list(campaignId: str, team: Team = Depends(current_team)) -> Response:
+async def export_list(campaignId: str, team: TeamDep) -> Response:
     get_campaign(team, campaignId)
     return _csv_response(
         csv_bytes(team.leads_in_campaign(campaignId)),

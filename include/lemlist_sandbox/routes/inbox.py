@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import math
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Request
 
-from ..deps import current_sandbox, current_team, json_object
+from ..deps import SandboxDep, TeamDep, json_object
 from ..errors import LemlistError
 from ..state import Team, now_iso
+from .common import Page, api_router, array, page_of, require
 from .contacts import find_contact, sync_contacts_from_leads
 from .users import ensure_owner, find_user
 
-router = APIRouter()
-
-
-async def _body(request: Request) -> dict:
-    return await json_object(request)
+router = api_router()
 
 
 def _seed_from_activities(team: Team, sandbox) -> None:
@@ -62,14 +59,15 @@ def _conversation(team: Team, contact_id: str, lead: dict | None = None) -> dict
     return conversation
 
 
-def _pagination(total: int, page: int, per_page: int) -> dict:
-    pages = max(1, math.ceil(total / per_page)) if per_page else 1
+def _pagination(total: int, page: Page) -> dict:
+    """The inbox's own paging envelope (the spec's ``pagination`` of ``GET /inbox``)."""
+    pages = max(1, math.ceil(total / page.limit))
     return {
         "totalItems": total,
-        "currentPage": page,
-        "nextPage": page + 1 if page < pages else None,
-        "previousPage": page - 1 if page > 1 else None,
-        "perPage": per_page,
+        "currentPage": page.number,
+        "nextPage": page.number + 1 if page.number < pages else None,
+        "previousPage": page.number - 1 if page.number > 1 else None,
+        "perPage": page.limit,
         "totalPages": pages,
     }
 
@@ -82,22 +80,19 @@ def _render_conversation(team: Team, conversation: dict) -> dict:
 
 @router.get("/inbox")
 async def list_inbox(
-    page: int = 1,
-    limit: int = 20,
+    team: TeamDep,
+    sandbox: SandboxDep,
+    request: Request,
     userId: str | None = None,  # noqa: N803  (required by the spec; the sandbox defaults to the owner)
-    team: Team = Depends(current_team),
-    sandbox=Depends(current_sandbox),
 ) -> dict:
-    if page < 1 or not 1 <= limit <= 100:
-        raise LemlistError(400, "page must be >= 1 and limit between 1 and 100")
+    page = page_of(request.query_params, limit=20)
     if userId is not None and find_user(team, userId) is None:
         raise LemlistError(400, "Invalid userId")
     _seed_from_activities(team, sandbox)
     conversations = sorted(team.inbox.values(), key=lambda c: c["createdAt"], reverse=True)
-    start = (page - 1) * limit
     return {
-        "data": [_render_conversation(team, c) for c in conversations[start : start + limit]],
-        "pagination": _pagination(len(conversations), page, limit),
+        "data": [_render_conversation(team, c) for c in page.of(conversations)],
+        "pagination": _pagination(len(conversations), page),
     }
 
 
@@ -106,6 +101,8 @@ def _lead_for(team: Team, body: dict) -> tuple[dict | None, str]:
     lead_id, contact_id = body.get("leadId"), body.get("contactId")
     if not lead_id and not contact_id:
         raise LemlistError(400, "contactId or leadId is required")
+    if contact_id is not None and not isinstance(contact_id, str):
+        raise LemlistError(400, "Invalid contactId")
     lead = None
     if lead_id:
         if not isinstance(lead_id, str) or not lead_id.startswith("lea_"):
@@ -120,10 +117,7 @@ def _lead_for(team: Team, body: dict) -> tuple[dict | None, str]:
 
 
 def _sender(team: Team, body: dict) -> dict:
-    user = find_user(team, body.get("sendUserId") or "")
-    if user is None:
-        raise LemlistError(400, "Invalid sendUserId")
-    return user
+    return require(find_user(team, body.get("sendUserId")), "Sender", status=400)
 
 
 def _append(team: Team, sandbox, contact_id: str, lead: dict | None, **message) -> dict:
@@ -135,15 +129,14 @@ def _append(team: Team, sandbox, contact_id: str, lead: dict | None, **message) 
 
 
 @router.post("/inbox/email")
-async def send_email(
-    request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-) -> dict:
-    body = await _body(request)
+async def send_email(team: TeamDep, sandbox: SandboxDep, request: Request) -> dict:
+    body = await json_object(request)
     user = _sender(team, body)
-    email = (body.get("sendUserEmail") or "").strip().lower()
-    mailbox = team.mailboxes.get(body.get("sendUserMailboxId") or "")
-    if not email or "@" not in email:
+    email, mailbox_id = body.get("sendUserEmail"), body.get("sendUserMailboxId")
+    if not isinstance(email, str) or "@" not in email:
         raise LemlistError(400, "Invalid sendUserEmail")
+    email = email.strip().lower()
+    mailbox = team.mailboxes.get(mailbox_id) if isinstance(mailbox_id, str) else None
     if mailbox is None or mailbox.get("userId") != user["_id"]:
         raise LemlistError(400, "Invalid sendUserMailboxId")
     if mailbox["email"] != email:
@@ -164,7 +157,7 @@ async def send_email(
         recipient=contact["email"],
         subject=body["subject"],
         body=body["message"],
-        cc=list(body.get("cc") or []),
+        cc=[str(c) for c in array(body, "cc")],
         channel="email",
     )
     return {"ok": True, "messageId": record["_id"], "contactId": contact_id}
@@ -173,7 +166,7 @@ async def send_email(
 async def _send_simple(
     request: Request, team: Team, sandbox, channel: str, *, account_field: str | None = None
 ):
-    body = await _body(request)
+    body = await json_object(request)
     user = _sender(team, body)
     if account_field and not body.get(account_field):
         raise LemlistError(400, f"{account_field} is required")
@@ -194,22 +187,22 @@ async def _send_simple(
 
 
 @router.post("/inbox/linkedin")
-async def send_linkedin(
-    request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-):
+async def send_linkedin(team: TeamDep, sandbox: SandboxDep, request: Request):
     result = await _send_simple(request, team, sandbox, "linkedin")
     return {"ok": result["ok"]}
 
 
 @router.post("/inbox/whatsapp")
-async def send_whatsapp(
-    request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-):
+async def send_whatsapp(team: TeamDep, sandbox: SandboxDep, request: Request):
     return await _send_simple(request, team, sandbox, "whatsapp", account_field="sendUserWhatsappAccountId")
 
 
 @router.post("/inbox/sms")
-async def send_sms(request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)):
+async def send_sms(
+    team: TeamDep,
+    sandbox: SandboxDep,
+    request: Request,
+):
     """Not in the OAS (listed in endpoint-reference.md): same body as WhatsApp, without an account id."""
     return await _send_simple(request, team, sandbox, "sms")
 
@@ -218,10 +211,7 @@ async def send_sms(request: Request, team: Team = Depends(current_team), sandbox
 
 
 def _label(team: Team, label_id: str) -> dict:
-    label = team.labels.get(label_id)
-    if label is None:
-        raise LemlistError(404, "Label not found")
-    return label
+    return require(team.labels.get(label_id), "Label")
 
 
 def _check_name(team: Team, name, *, exclude: str | None = None) -> str:
@@ -234,15 +224,13 @@ def _check_name(team: Team, name, *, exclude: str | None = None) -> str:
 
 
 @router.get("/inbox/labels")
-async def list_labels(team: Team = Depends(current_team)) -> list[dict]:
+async def list_labels(team: TeamDep) -> list[dict]:
     return list(team.labels.values())
 
 
 @router.post("/inbox/labels")
-async def create_label(
-    request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-):
-    body = await _body(request)
+async def create_label(team: TeamDep, sandbox: SandboxDep, request: Request):
+    body = await json_object(request)
     name = _check_name(team, body.get("labelName"))
     label = {
         "_id": sandbox.world.ids.new("lbl"),
@@ -256,14 +244,14 @@ async def create_label(
 
 
 @router.get("/inbox/labels/{labelId}")
-async def get_label(labelId: str, team: Team = Depends(current_team)) -> dict:  # noqa: N803
+async def get_label(team: TeamDep, labelId: str) -> dict:  # noqa: N803
     return _label(team, labelId)
 
 
 @router.patch("/inbox/labels/{labelId}")
-async def update_label(labelId: str, request: Request, team: Team = Depends(current_team)) -> dict:  # noqa: N803
+async def update_label(team: TeamDep, labelId: str, request: Request) -> dict:  # noqa: N803
     label = _label(team, labelId)
-    body = await _body(request)
+    body = await json_object(request)
     if "labelName" in body:
         label["name"] = _check_name(team, body["labelName"], exclude=labelId)
     if body.get("color"):
@@ -272,7 +260,7 @@ async def update_label(labelId: str, request: Request, team: Team = Depends(curr
 
 
 @router.delete("/inbox/labels/{labelId}")
-async def delete_label(labelId: str, team: Team = Depends(current_team)) -> dict:  # noqa: N803
+async def delete_label(team: TeamDep, labelId: str) -> dict:  # noqa: N803
     _label(team, labelId)
     del team.labels[labelId]
     for conversation in team.inbox.values():
@@ -297,7 +285,7 @@ def _label_ids(team: Team, body: dict) -> list[str]:
 
 
 @router.get("/inbox/conversations/labels/{contactId}")
-async def conversation_labels(contactId: str, team: Team = Depends(current_team)) -> dict:  # noqa: N803
+async def conversation_labels(team: TeamDep, contactId: str) -> dict:  # noqa: N803
     """Not in the OAS: the labels of one conversation."""
     conversation = _known_conversation(team, contactId)
     return {
@@ -307,9 +295,9 @@ async def conversation_labels(contactId: str, team: Team = Depends(current_team)
 
 
 @router.post("/inbox/conversations/labels/{contactId}")
-async def assign_labels(contactId: str, request: Request, team: Team = Depends(current_team)) -> dict:  # noqa: N803
+async def assign_labels(team: TeamDep, contactId: str, request: Request) -> dict:  # noqa: N803
     conversation = _known_conversation(team, contactId)
-    body = await _body(request)
+    body = await json_object(request)
     ids = _label_ids(team, body)
     if not isinstance(body.get("appendLabels"), bool):
         raise LemlistError(400, "appendLabels must be a boolean")
@@ -319,9 +307,9 @@ async def assign_labels(contactId: str, request: Request, team: Team = Depends(c
 
 
 @router.delete("/inbox/conversations/labels/{contactId}")
-async def remove_labels(contactId: str, request: Request, team: Team = Depends(current_team)) -> dict:  # noqa: N803
+async def remove_labels(team: TeamDep, contactId: str, request: Request) -> dict:  # noqa: N803
     conversation = _known_conversation(team, contactId)
-    ids = _label_ids(team, await _body(request))
+    ids = _label_ids(team, await json_object(request))
     conversation["labelIds"] = [i for i in conversation["labelIds"] if i not in ids]
     return {"ok": True}
 
@@ -343,16 +331,11 @@ def _drafts(team: Team, contact_id: str, owner: str | None) -> dict[str, dict]:
 
 
 def _draft(drafts: dict[str, dict], draft_id: str) -> dict:
-    draft = drafts.get(draft_id)
-    if draft is None:
-        raise LemlistError(404, "Draft not found")
-    return draft
+    return require(drafts.get(draft_id), "Draft")
 
 
 @router.get("/inbox/{contactId}/drafts")
-async def list_drafts(
-    contactId: str, draftOwner: str | None = None, team: Team = Depends(current_team)
-) -> dict:  # noqa: N803
+async def list_drafts(team: TeamDep, contactId: str, draftOwner: str | None = None) -> dict:  # noqa: N803
     drafts = _drafts(team, contactId, draftOwner)
     out = []
     for draft in drafts.values():
@@ -368,14 +351,14 @@ async def list_drafts(
 
 @router.post("/inbox/{contactId}/drafts", status_code=201)
 async def create_draft(
+    team: TeamDep,
+    sandbox: SandboxDep,
     contactId: str,  # noqa: N803
     request: Request,
     draftOwner: str | None = None,  # noqa: N803
-    team: Team = Depends(current_team),
-    sandbox=Depends(current_sandbox),
 ) -> dict:
     drafts = _drafts(team, contactId, draftOwner)
-    body = await _body(request)
+    body = await json_object(request)
     if body.get("channel") not in _CHANNELS:
         raise LemlistError(400, f"channel must be one of {', '.join(_CHANNELS)}")
     if not isinstance(body.get("content"), str):
@@ -385,8 +368,8 @@ async def create_draft(
         "_id": sandbox.world.ids.new("dft"),
         "channel": body["channel"],
         "content": body["content"],
-        "cc": [str(c) for c in body.get("cc") or []],
-        "attachments": list(body.get("attachments") or []),
+        "cc": [str(c) for c in array(body, "cc")],
+        "attachments": array(body, "attachments"),
         "source": "api",
         "createdAt": created,
         "updatedAt": created,
@@ -398,22 +381,20 @@ async def create_draft(
 
 
 @router.get("/inbox/{contactId}/drafts/{draftId}")
-async def get_draft(
-    contactId: str, draftId: str, draftOwner: str | None = None, team: Team = Depends(current_team)
-):  # noqa: N803
+async def get_draft(team: TeamDep, contactId: str, draftId: str, draftOwner: str | None = None):  # noqa: N803
     return {"draft": _draft(_drafts(team, contactId, draftOwner), draftId)}
 
 
 @router.patch("/inbox/{contactId}/drafts/{draftId}")
 async def update_draft(
+    team: TeamDep,
     contactId: str,  # noqa: N803
     draftId: str,  # noqa: N803
     request: Request,
     draftOwner: str | None = None,  # noqa: N803
-    team: Team = Depends(current_team),
 ) -> dict:
     draft = _draft(_drafts(team, contactId, draftOwner), draftId)
-    body = await _body(request)
+    body = await json_object(request)
     for key in ("subject", "content", "replyToActivityId"):
         if key in body:
             if not isinstance(body[key], str):
@@ -429,9 +410,7 @@ async def update_draft(
 
 
 @router.delete("/inbox/{contactId}/drafts/{draftId}")
-async def delete_draft(
-    contactId: str, draftId: str, draftOwner: str | None = None, team: Team = Depends(current_team)
-):  # noqa: N803
+async def delete_draft(team: TeamDep, contactId: str, draftId: str, draftOwner: str | None = None):  # noqa: N803
     drafts = _drafts(team, contactId, draftOwner)
     _draft(drafts, draftId)
     del drafts[draftId]
@@ -440,22 +419,19 @@ async def delete_draft(
 
 @router.get("/inbox/{contactId}")
 async def get_conversation(
+    team: TeamDep,
+    sandbox: SandboxDep,
     contactId: str,  # noqa: N803
-    limit: int = Query(20),
-    skip: int = Query(0),
+    request: Request,
     markAsRead: bool = False,  # noqa: N803
     userId: str | None = None,  # noqa: N803
-    team: Team = Depends(current_team),
-    sandbox=Depends(current_sandbox),
 ) -> dict:
     if not contactId.startswith("ctc_"):
         raise LemlistError(400, "Invalid contactId")
-    if not 1 <= limit <= 100 or skip < 0:
-        raise LemlistError(400, "limit must be between 1 and 100 and skip positive")
+    page = page_of(request.query_params, limit=20, offset_name="skip")
     _seed_from_activities(team, sandbox)
     conversation = team.inbox.get(contactId)
     messages = list(conversation["messages"]) if conversation else []
     if conversation is not None and markAsRead:
         conversation["read"] = True
-    page = skip // limit + 1
-    return {"data": messages[skip : skip + limit], "pagination": _pagination(len(messages), page, limit)}
+    return {"data": page.of(messages), "pagination": _pagination(len(messages), page)}

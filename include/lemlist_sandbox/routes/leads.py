@@ -12,32 +12,38 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 
-from ..deps import current_sandbox, current_team
+from ..deps import SandboxDep, TeamDep, json_body
 from ..errors import LemlistError
 from ..seed import add_lead
 from ..state import Team, now_iso
-from .campaigns import bool_param, clean, get_campaign, int_param, json_body, team_flag
+from .common import (
+    PLAN_GATED,
+    api_router,
+    bool_param,
+    clean,
+    get_campaign,
+    int_param,
+    is_unsubscribed,
+    is_v2,
+    require,
+    team_flag,
+)
+from .enrichment import ENRICH_FLAGS, start_enrichment
 
-router = APIRouter()
+router = api_router()
 
 EMAIL_RE = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 STANDARD_FIELDS = (
     "email", "firstName", "lastName", "companyName", "jobTitle", "linkedinUrl", "picture", "phone",
     "companyDomain", "icebreaker", "timezone", "contactOwner", "preferredContactMethod",
 )  # fmt: skip
-ENRICH_FLAGS = {
-    "findEmail": "find_email",
-    "verifyEmail": "verify",
-    "linkedinEnrichment": "linkedin_enrichment",
-    "findPhone": "find_phone",
-}
 _TYPED = {"isPaused": bool}
 _RESERVED_QUERY = {"access_token", "version"}
-PLAN_GATED = "route is available starting emailPro plan"
 
 
 # -- views ------------------------------------------------------------------------------------------------
@@ -71,14 +77,7 @@ def lead_variables(lead: dict) -> dict:
     }
 
 
-# -- shared logic (also used by the CSV import and by enrichment) ----------------------------------------
-def is_unsubscribed(team: Team, email: str | None) -> bool:
-    if not email:
-        return False
-    email = email.lower()
-    return email in team.unsubscribes or ("@" + email.rsplit("@", 1)[-1]) in team.unsubscribes
-
-
+# -- shared logic (also used by the CSV import) ----------------------------------------------------------
 def insert_lead(
     sandbox, team: Team, campaign: dict, data: dict, *, deduplicate: bool, enrich: list[str] | None = None
 ) -> dict:
@@ -113,8 +112,6 @@ def insert_lead(
         lead["state"] = "emailsUnsubscribed"
         lead["__unsubscribed"] = True
     if enrich:
-        from .enrichment import start_enrichment  # late import: enrichment imports this module
-
         try:
             start_enrichment(sandbox, team, enrich, _enrich_input(lead), lead=lead)
         except LemlistError:
@@ -132,36 +129,36 @@ def _enrich_flags(request: Request) -> list[str]:
 
 
 def find_lead_or_404(team: Team, campaign_id: str | None, id_or_email: str) -> dict:
-    lead = team.find_lead(campaign_id, id_or_email)
-    if lead is None:
-        raise LemlistError(404, "Lead not found")
-    return lead
+    return require(team.find_lead(campaign_id, id_or_email), "Lead")
 
 
 # -- campaign context --------------------------------------------------------------------------------------
-@router.post("/campaigns/{campaignId}/leads/")
-@router.post("/campaigns/{campaignId}/leads", include_in_schema=False)
-async def create_lead(
-    campaignId: str, request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-) -> dict:
-    campaign = get_campaign(team, campaignId)
+async def _add_lead(request: Request, team: Team, sandbox, campaign_id: str, **fields: Any) -> dict:
+    """Add the lead the body describes (``fields`` override it): both add routes answer the same."""
+    campaign = get_campaign(team, campaign_id)
     body = await json_body(request)
+    if not isinstance(body, dict):
+        raise LemlistError(400, "Body must be an object")
     lead = insert_lead(
         sandbox,
         team,
         campaign,
-        body,
+        {**body, **fields},
         deduplicate=bool_param(request.query_params.get("deduplicate")),
         enrich=_enrich_flags(request),
     )
     return lead_view(lead)
 
 
+@router.post("/campaigns/{campaignId}/leads/")
+@router.post("/campaigns/{campaignId}/leads", include_in_schema=False)
+async def create_lead(campaignId: str, request: Request, team: TeamDep, sandbox: SandboxDep) -> dict:
+    return await _add_lead(request, team, sandbox, campaignId)
+
+
 @router.get("/campaigns/{campaignId}/leads/")
 @router.get("/campaigns/{campaignId}/leads", include_in_schema=False)
-async def list_campaign_leads(
-    campaignId: str, request: Request, team: Team = Depends(current_team)
-) -> list[dict]:
+async def list_campaign_leads(campaignId: str, request: Request, team: TeamDep) -> list[dict]:
     get_campaign(team, campaignId)
     limit = int_param(request.query_params.get("limit"), "limit", 100, low=1, high=500)
     state = request.query_params.get("state")
@@ -177,9 +174,7 @@ async def list_campaign_leads(
 
 
 @router.delete("/campaigns/{campaignId}/leads/")
-async def unsubscribe_lead_by_query(
-    campaignId: str, request: Request, team: Team = Depends(current_team)
-) -> dict:
+async def unsubscribe_lead_by_query(campaignId: str, request: Request, team: TeamDep) -> dict:
     """The OAS form without a path value: the lead is named by ``email``/``leadId`` in the query or body."""
     get_campaign(team, campaignId)
     body = await json_body(request)
@@ -201,9 +196,7 @@ async def unsubscribe_lead_by_query(
 
 
 @router.post("/campaigns/{campaignId}/leads/import")
-async def import_leads(
-    campaignId: str, request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-) -> dict:
+async def import_leads(campaignId: str, request: Request, team: TeamDep, sandbox: SandboxDep) -> dict:
     """Multipart CSV upload (endpoint-reference) or CRM import ``{crm, userId, filterId}`` (OAS)."""
     campaign = get_campaign(team, campaignId)
     if team_flag(team, "plan_gated"):
@@ -265,37 +258,20 @@ async def _import_csv(request: Request, sandbox, team: Team, campaign: dict) -> 
 
 @router.post("/campaigns/{campaignId}/leads/{email}")
 async def create_lead_legacy(
-    campaignId: str,
-    email: str,
-    request: Request,
-    team: Team = Depends(current_team),
-    sandbox=Depends(current_sandbox),
+    campaignId: str, email: str, request: Request, team: TeamDep, sandbox: SandboxDep
 ) -> dict:
     """The older style every public client uses: the email in the path, other fields in the body."""
-    campaign = get_campaign(team, campaignId)
-    body = await json_body(request)
-    data = {**(body if isinstance(body, dict) else {}), "email": email}
-    lead = insert_lead(
-        sandbox,
-        team,
-        campaign,
-        data,
-        deduplicate=bool_param(request.query_params.get("deduplicate")),
-        enrich=_enrich_flags(request),
-    )
-    return lead_view(lead)
+    return await _add_lead(request, team, sandbox, campaignId, email=email)
 
 
 @router.get("/campaigns/{campaignId}/leads/{idOrEmail}")
-async def get_campaign_lead(campaignId: str, idOrEmail: str, team: Team = Depends(current_team)) -> dict:
+async def get_campaign_lead(campaignId: str, idOrEmail: str, team: TeamDep) -> dict:
     get_campaign(team, campaignId)
     return lead_view(find_lead_or_404(team, campaignId, idOrEmail))
 
 
 @router.patch("/campaigns/{campaignId}/leads/{idOrEmail}")
-async def update_campaign_lead(
-    campaignId: str, idOrEmail: str, request: Request, team: Team = Depends(current_team)
-) -> dict:
+async def update_campaign_lead(campaignId: str, idOrEmail: str, request: Request, team: TeamDep) -> dict:
     get_campaign(team, campaignId)
     lead = find_lead_or_404(team, campaignId, idOrEmail)
     body = await json_body(request)
@@ -310,9 +286,7 @@ async def update_campaign_lead(
 
 
 @router.delete("/campaigns/{campaignId}/leads/{idOrEmail}")
-async def delete_campaign_lead(
-    campaignId: str, idOrEmail: str, request: Request, team: Team = Depends(current_team)
-) -> dict:
+async def delete_campaign_lead(campaignId: str, idOrEmail: str, request: Request, team: TeamDep) -> dict:
     """Unsubscribes the lead from the campaign; ``?action=remove`` deletes it."""
     get_campaign(team, campaignId)
     lead = find_lead_or_404(team, campaignId, idOrEmail)
@@ -330,13 +304,13 @@ def _set_interest(lead: dict, interest: str) -> dict:
 
 
 @router.post("/campaigns/{campaignId}/leads/{idOrEmail}/interested")
-async def campaign_interested(campaignId: str, idOrEmail: str, team: Team = Depends(current_team)) -> dict:
+async def campaign_interested(campaignId: str, idOrEmail: str, team: TeamDep) -> dict:
     get_campaign(team, campaignId)
     return _set_interest(find_lead_or_404(team, campaignId, idOrEmail), "interested")
 
 
 @router.post("/campaigns/{campaignId}/leads/{idOrEmail}/notinterested")
-async def campaign_notinterested(campaignId: str, idOrEmail: str, team: Team = Depends(current_team)) -> dict:
+async def campaign_notinterested(campaignId: str, idOrEmail: str, team: TeamDep) -> dict:
     get_campaign(team, campaignId)
     return _set_interest(find_lead_or_404(team, campaignId, idOrEmail), "notInterested")
 
@@ -356,54 +330,43 @@ def _all_matching(team: Team, id_or_email: str, campaign_id: str | None = None) 
 
 
 @router.get("/leads")
-async def get_lead(request: Request, team: Team = Depends(current_team)) -> dict:
+async def get_lead(request: Request, team: TeamDep) -> dict:
     key = request.query_params.get("id") or request.query_params.get("email")
     if not key:
         raise LemlistError(400, "id or email is required")
     return lead_view(_all_matching(team, key)[0])
 
 
+def _update_everywhere(request: Request, team: Team, id_or_email: str, **fields: Any) -> list[dict]:
+    """Give ``fields`` to every lead of that id or email (only in ``?campaignId=`` when given)."""
+    leads = _all_matching(team, id_or_email, request.query_params.get("campaignId"))
+    for lead in leads:
+        lead.update(fields)
+    return [lead_view(lead) for lead in leads]
+
+
 @router.post("/leads/interested/{idOrEmail}")
-async def lead_interested(idOrEmail: str, request: Request, team: Team = Depends(current_team)) -> list[dict]:
-    return [
-        _set_interest(lead, "interested")
-        for lead in _all_matching(team, idOrEmail, request.query_params.get("campaignId"))
-    ]
+async def lead_interested(idOrEmail: str, request: Request, team: TeamDep) -> list[dict]:
+    return _update_everywhere(request, team, idOrEmail, interest="interested", state="interested")
 
 
 @router.post("/leads/notinterested/{idOrEmail}")
-async def lead_notinterested(
-    idOrEmail: str, request: Request, team: Team = Depends(current_team)
-) -> list[dict]:
-    return [
-        _set_interest(lead, "notInterested")
-        for lead in _all_matching(team, idOrEmail, request.query_params.get("campaignId"))
-    ]
+async def lead_notinterested(idOrEmail: str, request: Request, team: TeamDep) -> list[dict]:
+    return _update_everywhere(request, team, idOrEmail, interest="notInterested", state="notInterested")
 
 
 @router.post("/leads/pause/{idOrEmail}")
-async def pause_lead(idOrEmail: str, request: Request, team: Team = Depends(current_team)) -> list[dict]:
-    leads = _all_matching(team, idOrEmail, request.query_params.get("campaignId"))
-    for lead in leads:
-        lead["isPaused"] = True
-    return [lead_view(lead) for lead in leads]
+async def pause_lead(idOrEmail: str, request: Request, team: TeamDep) -> list[dict]:
+    return _update_everywhere(request, team, idOrEmail, isPaused=True)
 
 
 @router.post("/leads/start/{idOrEmail}")
-async def start_lead(idOrEmail: str, request: Request, team: Team = Depends(current_team)) -> list[dict]:
-    leads = _all_matching(team, idOrEmail, request.query_params.get("campaignId"))
-    for lead in leads:
-        lead["isPaused"] = False
-    return [lead_view(lead) for lead in leads]
-
-
-# POST /leads/review/{leadId} lives in misc.py (other route group owner).
+async def start_lead(idOrEmail: str, request: Request, team: TeamDep) -> list[dict]:
+    return _update_everywhere(request, team, idOrEmail, isPaused=False)
 
 
 @router.post("/leads/audio")
-async def upload_audio(
-    request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-) -> dict:
+async def upload_audio(request: Request, team: TeamDep, sandbox: SandboxDep) -> dict:
     q = request.query_params
     if not q.get("leadId") or not q.get("stepId"):
         raise LemlistError(400, "leadId and stepId are required")
@@ -443,48 +406,53 @@ def _variables_from_query(request: Request) -> dict[str, str]:
     return values
 
 
-def _lead_by_id(team: Team, lead_id: str) -> dict:
-    lead = team.leads.get(lead_id) or team.find_lead(None, lead_id)
-    if lead is None:
-        raise LemlistError(404, "Lead not found")
-    return lead
-
-
-@router.post("/leads/{leadId}/variables")
-async def add_variables(leadId: str, request: Request, team: Team = Depends(current_team)) -> dict:
-    lead = _lead_by_id(team, leadId)
-    values = _variables_from_query(request)
-    lead.update(values)
+def _change_variables(
+    team: Team, lead_id: str, request: Request, change: Callable[[dict, dict[str, str]], None]
+) -> dict:
+    """Apply ``change`` to the lead with the variables of the query; answer the lead's variables."""
+    lead = require(team.leads.get(lead_id) or team.find_lead(None, lead_id), "Lead")
+    change(lead, _variables_from_query(request))
     return {"_id": lead["_id"], **lead_variables(lead)}
 
 
-@router.patch("/leads/{leadId}/variables")
-async def update_variables(leadId: str, request: Request, team: Team = Depends(current_team)) -> dict:
-    lead = _lead_by_id(team, leadId)
-    values = _variables_from_query(request)
+def _update_existing(lead: dict, values: dict[str, str]) -> None:
     missing = [k for k in values if k not in lead]
     if missing:
         raise LemlistError(400, f"Variable(s) not found: {', '.join(missing)} (use POST to add)")
     lead.update(values)
-    return {"_id": lead["_id"], **lead_variables(lead)}
 
 
-@router.delete("/leads/{leadId}/variables")
-async def delete_variables(leadId: str, request: Request, team: Team = Depends(current_team)) -> dict:
-    lead = _lead_by_id(team, leadId)
-    values = _variables_from_query(request)
+def _erase(lead: dict, values: dict[str, str]) -> None:
     for key in values:
         if key in STANDARD_FIELDS or key in ("state", "createdAt", "campaignName"):
             raise LemlistError(400, f"{key} is not a custom variable")
         lead.pop(key, None)
-    return {"_id": lead["_id"], **lead_variables(lead)}
+
+
+@router.post("/leads/{leadId}/variables")
+async def add_variables(leadId: str, request: Request, team: TeamDep) -> dict:
+    return _change_variables(team, leadId, request, dict.update)
+
+
+@router.patch("/leads/{leadId}/variables")
+async def update_variables(leadId: str, request: Request, team: TeamDep) -> dict:
+    return _change_variables(team, leadId, request, _update_existing)
+
+
+@router.delete("/leads/{leadId}/variables")
+async def delete_variables(leadId: str, request: Request, team: TeamDep) -> dict:
+    return _change_variables(team, leadId, request, _erase)
 
 
 @router.get("/leads/{email}")
-async def get_lead_by_email(email: str, team: Team = Depends(current_team)) -> list[dict]:
-    """v2 shape: one element per campaign the email is in."""
+async def get_lead_by_email(email: str, request: Request, team: TeamDep) -> Any:
+    """v2 (``version=v2``): one element per campaign the email is in. v1: the lead itself, as lemlist's v1
+    documentation shows it (the first campaign's)."""
+    matching = _all_matching(team, email)
+    if not is_v2(request):
+        return lead_view(matching[0])
     items = []
-    for lead in _all_matching(team, email):
+    for lead in matching:
         campaign = team.campaigns.get(lead["campaignId"], {})
         items.append(
             {

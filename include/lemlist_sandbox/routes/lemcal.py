@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 from fastapi.responses import Response
 
-from ..deps import current_sandbox, current_team
+from ..deps import SandboxDep, TeamDep, json_object
 from ..errors import LemlistError
 from ..state import Team, now_iso
+from .common import api_router, require
 from .users import ensure_owner
 
-router = APIRouter(prefix="/lemcal")
+router = api_router(prefix="/lemcal")
 
 
 def _iso(moment: datetime) -> str:
@@ -64,7 +65,7 @@ def _ensure_data(team: Team, sandbox) -> None:
 
 
 @router.get("/me")
-async def me(team: Team = Depends(current_team), sandbox=Depends(current_sandbox)) -> dict:
+async def me(team: TeamDep, sandbox: SandboxDep) -> dict:
     owner = ensure_owner(team)
     return {
         "_id": team.user_id,
@@ -78,9 +79,9 @@ async def me(team: Team = Depends(current_team), sandbox=Depends(current_sandbox
 
 @router.get("/meetings")
 async def meetings(
+    team: TeamDep,
+    sandbox: SandboxDep,
     meetingTypeId: str | None = None,  # noqa: N803
-    team: Team = Depends(current_team),
-    sandbox=Depends(current_sandbox),
 ) -> list[dict]:
     _ensure_data(team, sandbox)
     return [
@@ -92,26 +93,25 @@ async def meetings(
 
 @router.get("/meeting-types")
 @router.get("/meetingTypes")
-async def meeting_types(team: Team = Depends(current_team), sandbox=Depends(current_sandbox)) -> list[dict]:
+async def meeting_types(team: TeamDep, sandbox: SandboxDep) -> list[dict]:
     """The lemcal docs spell this route both ways; both answer the same data."""
     _ensure_data(team, sandbox)
     return list(team.lemcal_meeting_types.values())
 
 
 @router.get("/hooks")
-async def list_hooks(team: Team = Depends(current_team)) -> list[dict]:
+async def list_hooks(team: TeamDep) -> list[dict]:
     return list(team.lemcal_hooks.values())
 
 
 @router.post("/hooks")
-async def create_hook(request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)):
+async def create_hook(
+    team: TeamDep,
+    sandbox: SandboxDep,
+    request: Request,
+):
     _ensure_data(team, sandbox)
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise LemlistError(400, "Bad Request") from exc
-    if not isinstance(body, dict):
-        raise LemlistError(400, "Bad Request")
+    body = await json_object(request)
     target = body.get("targetUrl")
     if not target:
         raise LemlistError(400, "You must provide a targetUrl")
@@ -121,7 +121,7 @@ async def create_hook(request: Request, team: Team = Depends(current_team), sand
     type_id = body.get("meetingTypeId")
     if not any_type and not type_id:
         raise LemlistError(400, "You must provide either a meetingTypeId or anyMeetingType")
-    if not any_type and type_id not in team.lemcal_meeting_types:
+    if not any_type and (not isinstance(type_id, str) or type_id not in team.lemcal_meeting_types):
         raise LemlistError(404, "meeting type not found")
     key = (target, None if any_type else type_id, any_type)
     for hook in team.lemcal_hooks.values():
@@ -144,8 +144,6 @@ async def create_hook(request: Request, team: Team = Depends(current_team), sand
 
 
 @router.delete("/hooks/{hookId}", status_code=204)
-async def delete_hook(hookId: str, team: Team = Depends(current_team)) -> Response:  # noqa: N803
-    if hookId not in team.lemcal_hooks:
-        raise LemlistError(404, "hook not found")
-    del team.lemcal_hooks[hookId]
+async def delete_hook(team: TeamDep, hookId: str) -> Response:  # noqa: N803
+    require(team.lemcal_hooks.pop(hookId, None), "hook")
     return Response(status_code=204)

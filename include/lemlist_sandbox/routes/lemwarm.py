@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 
-from ..deps import current_team, json_object
+from ..deps import TeamDep, json_object
 from ..errors import LemlistError
 from ..state import Team, now_iso
+from .common import api_router, require
 from .users import ensure_owner
 
-router = APIRouter()
+router = api_router()
 
 
 def _mailbox(team: Team, mailbox_id: str) -> dict:
     ensure_owner(team)
-    mailbox = team.mailboxes.get(mailbox_id)
-    if mailbox is None:
-        # The spec lists no 404 for lemwarm: an unknown mailbox is a bad request.
-        raise LemlistError(400, "Mailbox not found")
+    # The spec lists no 404 for lemwarm: an unknown mailbox is a bad request.
+    mailbox = require(team.mailboxes.get(mailbox_id), "Mailbox", status=400)
     mailbox.setdefault(
         "lemwarmSettings",
         {
@@ -36,25 +35,25 @@ def _set_active(mailbox: dict, active: bool) -> None:
 
 
 @router.post("/lemwarm/{userMailboxId}/start")
-async def start(userMailboxId: str, team: Team = Depends(current_team)) -> dict:  # noqa: N803
+async def start(userMailboxId: str, team: TeamDep) -> dict:  # noqa: N803
     _set_active(_mailbox(team, userMailboxId), True)
     return {"ok": True}
 
 
 @router.post("/lemwarm/{userMailboxId}/pause")
-async def pause(userMailboxId: str, team: Team = Depends(current_team)) -> dict:  # noqa: N803
+async def pause(userMailboxId: str, team: TeamDep) -> dict:  # noqa: N803
     _set_active(_mailbox(team, userMailboxId), False)
     return {"ok": True}
 
 
 @router.get("/lemwarm/{userMailboxId}/settings")
-async def get_settings(userMailboxId: str, team: Team = Depends(current_team)) -> dict:  # noqa: N803
+async def get_settings(userMailboxId: str, team: TeamDep) -> dict:  # noqa: N803
     mailbox = _mailbox(team, userMailboxId)
     return {"active": bool(mailbox.get("lemwarm", {}).get("active")), **mailbox["lemwarmSettings"]}
 
 
 @router.patch("/lemwarm/{userMailboxId}/settings")
-async def update_settings(userMailboxId: str, request: Request, team: Team = Depends(current_team)) -> dict:  # noqa: N803
+async def update_settings(userMailboxId: str, request: Request, team: TeamDep) -> dict:  # noqa: N803
     mailbox = _mailbox(team, userMailboxId)
     body = await json_object(request)
     unknown = set(body) - {"warmEmailMax", "warmEmailRampup"}

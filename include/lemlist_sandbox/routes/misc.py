@@ -5,18 +5,14 @@ from __future__ import annotations
 import copy
 from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi import Request
 
-from ..deps import current_sandbox, current_team
+from ..deps import SandboxDep, TeamDep, json_object
 from ..errors import LemlistError
 from ..state import Team, now_iso
+from .common import api_router, get_campaign, page_of, require
 
-router = APIRouter()
-
-
-def _json_error(status: int, message: str, **extra) -> LemlistError:
-    return LemlistError(status, message, json_body={"error": message, **extra})
+router = api_router()
 
 
 # -- signals -----------------------------------------------------------------------------------------
@@ -59,23 +55,9 @@ def _signals(team: Team, sandbox) -> list[dict]:
 
 
 @router.get("/watchlist/signals")
-async def watchlist_signals(
-    request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-):
+async def watchlist_signals(team: TeamDep, sandbox: SandboxDep, request: Request):
     q = request.query_params
-
-    def ints(name: str, default: int, low: int, high: int | None = None) -> int:
-        try:
-            value = int(q.get(name, default))
-        except ValueError as exc:
-            raise LemlistError(400, f"{name} must be an integer") from exc
-        if value < low or (high is not None and value > high):
-            raise LemlistError(400, f"{name} out of range")
-        return value
-
-    limit = ints("limit", 20, 1, 100)
-    page = ints("page", 1, 1)
-    offset = ints("offset", (page - 1) * limit, 0)
+    page = page_of(q, limit=20)
     sort_by, order = q.get("sortBy", "receivedAt"), q.get("sortOrder", "desc")
     if sort_by not in ("receivedAt", "createdAt") or order not in ("asc", "desc"):
         raise LemlistError(400, "Invalid sortBy or sortOrder")
@@ -97,48 +79,34 @@ async def watchlist_signals(
         signals = [s for s in signals if s["receivedAt"] <= q["receivedAtTo"]]
     signals = sorted(signals, key=lambda s: s[sort_by], reverse=order == "desc")
     return {
-        "signals": signals[offset : offset + limit],
+        "signals": page.of(signals),
         "total": len(signals),
-        "page": offset // limit + 1,
-        "offset": offset,
-        "limit": limit,
+        "page": page.number,
+        "offset": page.offset,
+        "limit": page.limit,
     }
 
 
 # -- fields ------------------------------------------------------------------------------------------
 
+# entity -> "name:Label:type" of each default field
 _DEFAULT_FIELDS = {
-    "contact": [
-        ("firstName", "First name", "text"),
-        ("lastName", "Last name", "text"),
-        ("email", "Email", "text"),
-        ("phone", "Phone", "phone"),
-        ("jobTitle", "Job title", "text"),
-        ("linkedinUrl", "LinkedIn URL", "text"),
-        ("timezone", "Timezone", "text"),
-    ],
-    "company": [
-        ("name", "Name", "text"),
-        ("domain", "Domain", "text"),
-        ("industry", "Industry", "text"),
-        ("size", "Size", "text"),
-        ("foundedOn", "Founded on", "date"),
-    ],
+    "contact": "firstName:First name:text, lastName:Last name:text, email:Email:text, phone:Phone:phone, "
+    "jobTitle:Job title:text, linkedinUrl:LinkedIn URL:text, timezone:Timezone:text",
+    "company": "name:Name:text, domain:Domain:text, industry:Industry:text, size:Size:text, "
+    "foundedOn:Founded on:date",
 }
 
 
 @router.get("/fields")
-async def list_fields(
-    entity: str | None = None, source: str | None = None, team: Team = Depends(current_team)
-):
+async def list_fields(team: TeamDep, entity: str | None = None, source: str | None = None):
     if entity not in (None, "contact", "company"):
-        return JSONResponse({"success": False, "error": "entity must be contact or company"}, status_code=400)
+        raise LemlistError(400, "entity must be contact or company")
     if source not in (None, "default", "custom", "crm_synced"):
-        return JSONResponse(
-            {"success": False, "error": "source must be default, custom or crm_synced"}, status_code=400
-        )
+        raise LemlistError(400, "source must be default, custom or crm_synced")
     data: dict[str, list[dict]] = {}
-    for kind, defaults in _DEFAULT_FIELDS.items():
+    for kind, table in _DEFAULT_FIELDS.items():
+        defaults = [spec.split(":") for spec in table.split(", ")]
         if entity and kind != entity:
             continue
         fields = [{"name": n, "label": label, "type": t, "source": "default"} for n, label, t in defaults]
@@ -166,17 +134,15 @@ async def list_fields(
 
 @router.post("/campaigns/{campaignId}/duplicate")
 async def duplicate_campaign(
+    team: TeamDep,
+    sandbox: SandboxDep,
     campaignId: str,  # noqa: N803
     request: Request,
-    team: Team = Depends(current_team),
-    sandbox=Depends(current_sandbox),
 ) -> dict:
-    source = team.campaigns.get(campaignId)
-    if source is None:
-        raise _json_error(404, "Campaign not found")
-    body = await request.json() if await request.body() else {}
-    if not isinstance(body, dict) or ("name" in body and not isinstance(body["name"], str)):
-        raise _json_error(400, "name must be a string")
+    source = get_campaign(team, campaignId)
+    body = await json_object(request, allow_empty=True)
+    if "name" in body and not isinstance(body["name"], str):
+        raise LemlistError(400, "name must be a string")
     ids = sandbox.world.ids
     campaign = copy.deepcopy(source)
     campaign.update(
@@ -210,10 +176,8 @@ async def duplicate_campaign(
 
 
 @router.get("/campaigns/{campaignId}/statutes")
-async def campaign_statutes(campaignId: str, team: Team = Depends(current_team)) -> dict:  # noqa: N803
-    campaign = team.campaigns.get(campaignId)
-    if campaign is None:
-        raise LemlistError(404, "Campaign not found")
+async def campaign_statutes(team: TeamDep, campaignId: str) -> dict:  # noqa: N803
+    campaign = get_campaign(team, campaignId)
     statutes = []
     if not team.leads_in_campaign(campaignId):
         statutes.append(
@@ -246,16 +210,10 @@ async def campaign_statutes(campaignId: str, team: Team = Depends(current_team))
 
 
 @router.post("/leads/review/{leadId}")
-async def review_lead(leadId: str, team: Team = Depends(current_team)) -> dict:  # noqa: N803
+async def review_lead(team: TeamDep, leadId: str) -> dict:  # noqa: N803
     if not leadId.startswith("lea_"):
-        raise LemlistError(
-            400, "Invalid leadId", json_body={"error": "INVALID_LEAD_ID", "message": "Invalid leadId"}
-        )
-    lead = team.leads.get(leadId)
-    if lead is None:
-        raise LemlistError(
-            404, "Lead not found", json_body={"error": "LEAD_NOT_FOUND", "message": "Lead not found"}
-        )
+        raise LemlistError(400, "Invalid leadId", code="INVALID_LEAD_ID")
+    lead = require(team.leads.get(leadId), "Lead")
     lead["reviewed"] = True
     lead["reviewedAt"] = now_iso()
     if lead.get("state") in ("review", "toReview", "needsReview"):

@@ -6,18 +6,18 @@ None of these are in the OAS; bodies are filter objects (``campaignIds``, ``type
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import UTC, datetime
+from datetime import datetime
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 from fastapi.responses import Response
 
-from ..deps import current_team, json_object
+from ..deps import TeamDep, json_object
 from ..errors import LemlistError
 from ..state import Team
+from .activities import parse_date
+from .common import api_router, csv_table
 
-router = APIRouter()
+router = api_router()
 
 HOT_TYPES = {
     "emailsOpened",
@@ -42,36 +42,33 @@ async def _filters(request: Request) -> dict:
     return body
 
 
-def _as_list(value) -> list[str]:
+def _as_list(filters: dict, *names: str) -> list[str]:
+    """The first of ``names`` given: a comma list or an array of strings (else lemlist's 400)."""
+    value = next((filters[n] for n in names if filters.get(n)), None)
     if value is None:
         return []
     if isinstance(value, str):
         return [v.strip() for v in value.split(",") if v.strip()]
-    return [str(v) for v in value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    raise LemlistError(400, f"{names[0]} must be a comma-separated string or an array of strings")
 
 
-def _when(value) -> datetime | None:
-    if value in (None, ""):
-        return None
-    try:
-        if isinstance(value, int | float) or str(value).isdigit():
-            return datetime.fromtimestamp(float(value), UTC)
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise LemlistError(400, f"Invalid date {value!r}") from exc
+def _when(value: object, name: str) -> datetime | None:
+    return None if value in (None, "") else parse_date(value, name)
 
 
 def _activities(team: Team, filters: dict) -> list[dict]:
-    campaigns = set(_as_list(filters.get("campaignIds") or filters.get("campaignId")))
-    types = set(_as_list(filters.get("types") or filters.get("type")))
-    low, high = _when(filters.get("minDate")), _when(filters.get("maxDate"))
+    campaigns = set(_as_list(filters, "campaignIds", "campaignId"))
+    types = set(_as_list(filters, "types", "type"))
+    low, high = _when(filters.get("minDate"), "minDate"), _when(filters.get("maxDate"), "maxDate")
     out, seen_first = [], set()
     for activity in team.activities:
         if campaigns and activity.get("campaignId") not in campaigns:
             continue
         if types and activity.get("type") not in types:
             continue
-        when = _when(activity.get("createdAt"))
+        when = _when(activity.get("createdAt"), "createdAt")
         if (low and when and when < low) or (high and when and when > high):
             continue
         if filters.get("isFirst"):
@@ -84,8 +81,8 @@ def _activities(team: Team, filters: dict) -> list[dict]:
 
 
 def _leads(team: Team, filters: dict) -> list[dict]:
-    campaigns = set(_as_list(filters.get("campaignIds") or filters.get("campaignId")))
-    states = set(_as_list(filters.get("states") or filters.get("state")))
+    campaigns = set(_as_list(filters, "campaignIds", "campaignId"))
+    states = set(_as_list(filters, "states", "state"))
     return [
         lead
         for lead in team.leads.values()
@@ -94,23 +91,8 @@ def _leads(team: Team, filters: dict) -> list[dict]:
     ]
 
 
-def _csv(rows: list[dict], columns: list[str], name: str) -> Response:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(
-            {k: ("" if v is None else v) for k, v in row.items() if not isinstance(v, dict | list)}
-        )
-    return Response(
-        buffer.getvalue(),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
-
-
 @router.post("/overview/activities/leadIds")
-async def activity_lead_ids(request: Request, team: Team = Depends(current_team)) -> dict:
+async def activity_lead_ids(request: Request, team: TeamDep) -> dict:
     ids = list(
         dict.fromkeys(a["leadId"] for a in _activities(team, await _filters(request)) if a.get("leadId"))
     )
@@ -118,7 +100,7 @@ async def activity_lead_ids(request: Request, team: Team = Depends(current_team)
 
 
 @router.post("/overview/leads/ids")
-async def lead_ids(request: Request, team: Team = Depends(current_team)) -> dict:
+async def lead_ids(request: Request, team: TeamDep) -> dict:
     ids = [lead["_id"] for lead in _leads(team, await _filters(request))]
     return {"leadIds": ids, "total": len(ids)}
 
@@ -139,21 +121,21 @@ _LEAD_COLUMNS = [
 
 
 @router.post("/overview/activities/export")
-async def export_activities(request: Request, team: Team = Depends(current_team)) -> Response:
+async def export_activities(request: Request, team: TeamDep) -> Response:
     rows = []
     for activity in _activities(team, await _filters(request)):
         lead = team.leads.get(activity.get("leadId", ""), {})
         rows.append({**activity, "email": activity.get("email") or lead.get("email")})
-    return _csv(rows, _ACTIVITY_COLUMNS, "activities")
+    return csv_table(_ACTIVITY_COLUMNS, rows, "activities.csv")
 
 
 @router.post("/overview/leads/export")
-async def export_leads(request: Request, team: Team = Depends(current_team)) -> Response:
-    return _csv(_leads(team, await _filters(request)), _LEAD_COLUMNS, "leads")
+async def export_leads(request: Request, team: TeamDep) -> Response:
+    return csv_table(_LEAD_COLUMNS, _leads(team, await _filters(request)), "leads.csv")
 
 
 @router.post("/leads/export/hot-leads")
-async def export_hot_leads(request: Request, team: Team = Depends(current_team)) -> Response:
+async def export_hot_leads(request: Request, team: TeamDep) -> Response:
     """Leads with at least one engagement (open, click, reply, interest), with their engagement count."""
     filters = await _filters(request)
     engagement: dict[str, int] = {}
@@ -170,4 +152,4 @@ async def export_hot_leads(request: Request, team: Team = Depends(current_team))
         for lead in team.leads.values()
         if _is_interested(lead) and lead["_id"] not in engagement
     ]
-    return _csv(rows, [*_LEAD_COLUMNS, "engagements"], "hot-leads")
+    return csv_table([*_LEAD_COLUMNS, "engagements"], rows, "hot-leads.csv")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 
-from ..deps import current_sandbox, current_team
+from ..deps import SandboxDep, TeamDep, json_object
 from ..errors import LemlistError
 from ..state import Team, now_iso
-from .campaigns import clean, get_campaign, json_body
+from .common import api_router, clean, get_campaign, require
 
-router = APIRouter()
+router = api_router()
 
 STEP_TYPES = {
     "email", "manual", "phone", "api", "linkedinVisit", "linkedinInvite", "linkedinSend", "linkedinVoiceNote",
@@ -23,10 +23,7 @@ _STEP_FIELDS = {
 
 
 def _sequence(team: Team, sequence_id: str) -> dict:
-    sequence = team.sequences.get(sequence_id)
-    if sequence is None:
-        raise LemlistError(404, "Sequence not found")
-    return sequence
+    return require(team.sequences.get(sequence_id), "Sequence")
 
 
 def _renumber(sequence: dict) -> None:
@@ -40,7 +37,7 @@ def step_view(step: dict) -> dict:
 
 
 @router.get("/campaigns/{campaignId}/sequences")
-async def list_sequences(campaignId: str, team: Team = Depends(current_team)) -> dict:
+async def list_sequences(campaignId: str, team: TeamDep) -> dict:
     """An object keyed by sequence id, as the OAS says (one main sequence per campaign here)."""
     campaign = get_campaign(team, campaignId)
     sequence = team.sequences.get(campaign["sequenceId"], {"_id": campaign["sequenceId"], "steps": []})
@@ -63,13 +60,9 @@ def _validate_step(body: dict, *, require_type: bool) -> None:
 
 
 @router.post("/sequences/{sequenceId}/steps")
-async def add_step(
-    sequenceId: str, request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-) -> dict:
+async def add_step(sequenceId: str, request: Request, team: TeamDep, sandbox: SandboxDep) -> dict:
     sequence = _sequence(team, sequenceId)
-    body = await json_body(request)
-    if not isinstance(body, dict):
-        raise LemlistError(400, "Body must be an object")
+    body = await json_object(request)
     _validate_step(body, require_type=True)
     if body["type"] == "email" and not body.get("subject") and not sequence["steps"]:
         raise LemlistError(400, "subject is required for the first email step")
@@ -93,21 +86,14 @@ async def add_step(
 
 
 def _find_step(sequence: dict, step_id: str) -> dict:
-    for step in sequence["steps"]:
-        if step["_id"] == step_id:
-            return step
-    raise LemlistError(404, "Step not found")
+    return require(next((s for s in sequence["steps"] if s["_id"] == step_id), None), "Step")
 
 
 @router.patch("/sequences/{sequenceId}/steps/{stepId}")
-async def update_step(
-    sequenceId: str, stepId: str, request: Request, team: Team = Depends(current_team)
-) -> dict:
+async def update_step(sequenceId: str, stepId: str, request: Request, team: TeamDep) -> dict:
     sequence = _sequence(team, sequenceId)
     step = _find_step(sequence, stepId)
-    body = await json_body(request)
-    if not isinstance(body, dict):
-        raise LemlistError(400, "Body must be an object")
+    body = await json_object(request)
     _validate_step(body, require_type=True)
     if body["type"] != step["type"]:
         raise LemlistError(400, "The type of a step cannot be changed")
@@ -116,7 +102,7 @@ async def update_step(
 
 
 @router.delete("/sequences/{sequenceId}/steps/{stepId}")
-async def delete_step(sequenceId: str, stepId: str, team: Team = Depends(current_team)) -> dict:
+async def delete_step(sequenceId: str, stepId: str, team: TeamDep) -> dict:
     sequence = _sequence(team, sequenceId)
     step = _find_step(sequence, stepId)
     sequence["steps"].remove(step)

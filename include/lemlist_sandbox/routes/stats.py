@@ -7,26 +7,42 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 
-from ..deps import current_team
+from ..deps import TeamDep, json_body
 from ..errors import LemlistError
 from ..state import Team
-from .campaigns import activity_counts, get_campaign, json_body
+from .common import api_router, get_campaign, id_list
 
-router = APIRouter()
+router = api_router()
 
 BATCH_LIMIT = 100
 
 
-def _iso(value: str | None, name: str) -> str:
+def _iso(value: object, name: str) -> str:
     if not value:
         raise LemlistError(400, "startDate and endDate are required")
+    if not isinstance(value, str):
+        raise LemlistError(400, f"{name} must be an ISO 8601 date")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise LemlistError(400, f"{name} must be an ISO 8601 date") from None
     return parsed.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def activity_counts(
+    team: Team, campaign_id: str, start: str | None = None, end: str | None = None
+) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for activity in team.activities:
+        if activity.get("campaignId") != campaign_id:
+            continue
+        created = activity.get("createdAt", "")
+        if (start and created < start) or (end and created > end):
+            continue
+        counts[activity["type"]] = counts.get(activity["type"], 0) + 1
+    return counts
 
 
 def compute_stats(team: Team, campaign_id: str, start: str | None, end: str | None) -> dict:
@@ -95,7 +111,7 @@ _TASK_TYPES = {"email", "linkedinVisit", "linkedinInvite", "linkedinSend", "phon
 
 
 @router.get("/campaigns/{campaignId}/stats")
-async def stats_v1(campaignId: str, team: Team = Depends(current_team)) -> dict:
+async def stats_v1(campaignId: str, team: TeamDep) -> dict:
     """Legacy v1 stats: flat counters since the campaign started."""
     get_campaign(team, campaignId)
     full = compute_stats(team, campaignId, None, None)
@@ -115,7 +131,7 @@ async def stats_v1(campaignId: str, team: Team = Depends(current_team)) -> dict:
 
 
 @router.get("/v2/campaigns/{campaignId}/stats")
-async def stats_v2(campaignId: str, request: Request, team: Team = Depends(current_team)) -> dict:
+async def stats_v2(campaignId: str, request: Request, team: TeamDep) -> dict:
     start = _iso(request.query_params.get("startDate"), "startDate")
     end = _iso(request.query_params.get("endDate"), "endDate")
     get_campaign(team, campaignId)
@@ -123,18 +139,14 @@ async def stats_v2(campaignId: str, request: Request, team: Team = Depends(curre
 
 
 @router.post("/v2/campaigns/stats/batch")
-async def stats_batch(request: Request, team: Team = Depends(current_team)) -> dict:
+async def stats_batch(request: Request, team: TeamDep) -> dict:
     body = await json_body(request)
-    ids = body.get("campaignIds") if isinstance(body, dict) else None
-    if not isinstance(ids, list) or not ids:
-        raise LemlistError(400, "campaignIds must be a non-empty array")
-    if len(ids) > BATCH_LIMIT:
-        raise LemlistError(400, f"campaignIds must contain at most {BATCH_LIMIT} ids")
+    ids = id_list(body, "campaignIds", BATCH_LIMIT)
     start = _iso(body.get("startDate"), "startDate")
     end = _iso(body.get("endDate"), "endDate")
     results, errors = [], []
     for campaign_id in ids:
-        if campaign_id in team.campaigns:
+        if isinstance(campaign_id, str) and campaign_id in team.campaigns:
             results.append({"campaignId": campaign_id, **compute_stats(team, campaign_id, start, end)})
         else:
             errors.append({"campaignId": str(campaign_id), "error": "Campaign not found"})

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 
-from ..deps import current_sandbox, current_team, json_object
+from ..deps import SandboxDep, TeamDep, json_object
 from ..errors import LemlistError
-from ..state import Team, now_iso
+from ..state import now_iso
+from .common import api_router, array, id_list, require
 from .users import find_user
 
-router = APIRouter()
+router = api_router()
 
 PAGE_SIZE = 100
 _TYPES = ("email", "manual", "phone", "linkedin")
@@ -29,10 +30,6 @@ def _iso(value, name: str) -> str:
     return value
 
 
-async def _body(request: Request) -> dict:
-    return await json_object(request)
-
-
 def _parse_filters(raw: str | None) -> dict:
     """``filters`` is a JSON object (``{"status": "pending", "type": ["email"]}``) or a list of
     ``{"filterId", "in"}`` items, the way the People database takes them."""
@@ -43,7 +40,11 @@ def _parse_filters(raw: str | None) -> dict:
     except ValueError as exc:
         raise LemlistError(400, "filters must be JSON") from exc
     if isinstance(parsed, list):
-        parsed = {f.get("filterId"): f.get("in") for f in parsed if isinstance(f, dict)}
+        parsed = {
+            f["filterId"]: f.get("in")
+            for f in parsed
+            if isinstance(f, dict) and isinstance(f.get("filterId"), str)
+        }
     if not isinstance(parsed, dict):
         raise LemlistError(400, "filters must be a JSON object")
     return {k: v if isinstance(v, list) else [v] for k, v in parsed.items() if v is not None}
@@ -54,7 +55,7 @@ def _render(task: dict) -> dict:
 
 
 @router.get("/tasks")
-async def list_tasks(page: int = 0, filters: str | None = None, team: Team = Depends(current_team)) -> dict:
+async def list_tasks(team: TeamDep, page: int = 0, filters: str | None = None) -> dict:
     if page < 0:
         raise LemlistError(400, "page is 0-indexed and must be >= 0")
     wanted = _parse_filters(filters)
@@ -72,10 +73,8 @@ async def list_tasks(page: int = 0, filters: str | None = None, team: Team = Dep
 
 
 @router.post("/tasks")
-async def create_task(
-    request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-) -> dict:
-    body = await _body(request)
+async def create_task(team: TeamDep, sandbox: SandboxDep, request: Request) -> dict:
+    body = await json_object(request)
     record_id = body.get("leadId") or body.get("recordId")
     missing = [
         n
@@ -89,7 +88,7 @@ async def create_task(
     ]
     if missing:
         raise LemlistError(400, f"Missing required fields: {', '.join(missing)}")
-    if body["type"] not in _TYPES:
+    if body["type"] not in _TYPES or not isinstance(record_id, str):
         raise LemlistError(400, f"type must be one of {', '.join(_TYPES)}")
     priority = str(body.get("priority", ""))
     if priority not in _PRIORITIES:
@@ -111,8 +110,8 @@ async def create_task(
         "dueDate": _iso(body["dueDate"], "dueDate"),
         "message": str(body.get("message", "")),
         "priority": priority,
-        "images": list(body.get("images") or []),
-        "videos": list(body.get("videos") or []),
+        "images": array(body, "images"),
+        "videos": array(body, "videos"),
         "createdAt": now_iso(),
         "createdBy": team.user_id,
     }
@@ -121,11 +120,10 @@ async def create_task(
 
 
 @router.patch("/tasks")
-async def update_task(request: Request, team: Team = Depends(current_team)) -> dict:
-    body = await _body(request)
-    task = team.tasks.get(body.get("id") or "")
-    if task is None:
-        raise LemlistError(400, "Task not found")
+async def update_task(team: TeamDep, request: Request) -> dict:
+    body = await json_object(request)
+    task_id = body.get("id")
+    task = require(team.tasks.get(task_id) if isinstance(task_id, str) else None, "Task", status=400)
     if "assignedTo" in body:
         if find_user(team, body["assignedTo"]) is None:
             raise LemlistError(400, "Invalid assignedTo: not a member of the team")
@@ -141,7 +139,7 @@ async def update_task(request: Request, team: Team = Depends(current_team)) -> d
             task[key] = str(body[key])
     for key in ("images", "videos"):
         if key in body:
-            task[key] = list(body[key] or [])
+            task[key] = array(body, key)
     if "done" in body:
         if not isinstance(body["done"], bool):
             raise LemlistError(400, "done must be a boolean")
@@ -151,12 +149,9 @@ async def update_task(request: Request, team: Team = Depends(current_team)) -> d
 
 
 @router.post("/tasks/ignore")
-async def ignore_tasks(request: Request, team: Team = Depends(current_team)) -> dict:
-    body = await _body(request)
-    ids = body.get("ids")
-    if not isinstance(ids, list) or not ids:
-        raise LemlistError(400, "ids must be a non-empty array")
-    unknown = [i for i in ids if i not in team.tasks]
+async def ignore_tasks(team: TeamDep, request: Request) -> dict:
+    ids = id_list(await json_object(request), "ids", 1000)
+    unknown = [i for i in ids if not isinstance(i, str) or i not in team.tasks]
     if unknown:
         raise LemlistError(400, f"Unknown task ids: {', '.join(map(str, unknown[:5]))}")
     for task_id in ids:

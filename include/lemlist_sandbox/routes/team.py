@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Query
 
-from ..deps import current_team
+from ..deps import TeamDep
 from ..errors import LemlistError
-from ..state import Team
+from .common import api_router
 from .users import all_users, ensure_owner, render_user, user_mailboxes
 
-router = APIRouter()
+router = api_router()
 
 _CAMPAIGN_STATES = {"running", "paused", "draft", "ended", "archived", "errors"}
 
@@ -27,7 +27,7 @@ def _hook_summary(hook: dict) -> dict:
 
 
 @router.get("/team")
-async def get_team(team: Team = Depends(current_team)) -> dict:
+async def get_team(team: TeamDep) -> dict:
     users = all_users(team)
     return {
         "_id": team.id,
@@ -43,12 +43,12 @@ async def get_team(team: Team = Depends(current_team)) -> dict:
 
 
 @router.get("/team/members")
-async def team_members(team: Team = Depends(current_team)) -> list[dict]:
+async def team_members(team: TeamDep) -> list[dict]:
     return [render_user(team, user) for user in all_users(team)]
 
 
 @router.get("/team/overview")
-async def team_overview(team: Team = Depends(current_team)) -> dict:
+async def team_overview(team: TeamDep) -> dict:
     """Not in the OAS; the sandbox answers a summary of what the team holds."""
     statuses = Counter(c.get("status", "draft") for c in team.campaigns.values())
     return {
@@ -64,7 +64,7 @@ async def team_overview(team: Team = Depends(current_team)) -> dict:
 
 
 @router.get("/team/credits")
-async def get_credits(team: Team = Depends(current_team)) -> dict:
+async def get_credits(team: TeamDep) -> dict:
     return {
         "credits": team.credits,
         "details": {
@@ -97,7 +97,7 @@ def _channels(campaign: dict, sequences: dict) -> list[str]:
 
 
 @router.get("/team/senders")
-async def team_senders(state: str | None = Query(None), team: Team = Depends(current_team)) -> list[dict]:
+async def team_senders(team: TeamDep, state: str | None = Query(None)) -> list[dict]:
     if state is not None and state not in _CAMPAIGN_STATES:
         raise LemlistError(400, f"Invalid state, must be one of {', '.join(sorted(_CAMPAIGN_STATES))}")
     owner = ensure_owner(team)
@@ -125,13 +125,13 @@ async def team_senders(state: str | None = Query(None), team: Team = Depends(cur
 
 
 @router.get("/team/crmUsers")
-async def crm_users(team: Team = Depends(current_team)) -> list[dict]:
+async def crm_users(team: TeamDep) -> list[dict]:
     owner = ensure_owner(team)
     return list(team.extra.get("crm_users", [{"userId": owner["_id"], "crm": "hubspot"}]))
 
 
 @router.get("/team/sendUsers")
-async def send_users(team: Team = Depends(current_team)) -> list[dict]:
+async def send_users(team: TeamDep) -> list[dict]:
     """Not in the OAS: the users able to send, with their connected mailboxes."""
     out = []
     for user in all_users(team):

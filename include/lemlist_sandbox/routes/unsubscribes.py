@@ -7,20 +7,16 @@ on plans below emailPro, so clients can test their fallback to the legacy routes
 
 from __future__ import annotations
 
-import csv
-import io
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 from fastapi.responses import Response
 
-from ..deps import current_sandbox, current_team
+from ..deps import SandboxDep, TeamDep, json_body
 from ..errors import LemlistError
 from ..seed import add_unsubscribe, variable_kind
 from ..state import Team, now_iso
-from .campaigns import int_param, json_body, team_flag
-from .leads import PLAN_GATED
+from .common import PLAN_GATED, api_router, csv_response, id_list, page_of, require, team_flag
 
-router = APIRouter()
+router = api_router()
 
 BULK_LIMIT = 10_000
 SOURCES = {"api", "bounced", "lead", "user", "abuse"}
@@ -47,57 +43,44 @@ def _gate_v2(team: Team) -> None:
         raise LemlistError(402, PLAN_GATED)
 
 
+def _email_of(entry: dict) -> dict:
+    """``{"email": value}`` for an email entry; nothing for a domain, which is no email address."""
+    return {"email": entry["value"]} if entry["variable"] == "email" else {}
+
+
 def _source(entry: dict) -> str:
     return entry.get("source") if entry.get("source") in SOURCES else "user"
 
 
-def _paged(request: Request, items: list) -> list:
-    offset = int_param(request.query_params.get("offset"), "offset", 0)
-    limit = int_param(request.query_params.get("limit"), "limit", 100, low=1, high=100)
-    return items[offset : offset + limit]
-
-
-def _csv(rows: list[list[str]], header: list[str], name: str) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return Response(
-        buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
-
-
 # -- legacy -------------------------------------------------------------------------------------------------
 @router.get("/unsubscribes")
-async def list_unsubscribes(request: Request, team: Team = Depends(current_team)) -> list[dict]:
+async def list_unsubscribes(request: Request, team: TeamDep) -> list[dict]:
+    """Emails and ``@domains``. A domain is no email, so its entry carries ``value`` and no ``email``."""
     items = [e for e in team.unsubscribes.values() if e["variable"] in ("email", "domain")]
     return [
         {
             "_id": e["_id"],
-            "email": e["value"],
+            **({"email": e["value"]} if e["variable"] == "email" else {}),
             "value": e["value"],
             "source": _source(e),
             "unsubscribedAt": e["createdAt"],
             "createdAt": e["createdAt"],
             "scope": "team",
         }
-        for e in _paged(request, items)
+        for e in page_of(request.query_params).of(items)
     ]
 
 
 @router.get("/unsubs/export")
-async def export_unsubscribes(team: Team = Depends(current_team)) -> Response:
+@router.get("/unsubscribes/export", include_in_schema=False)  # the v1 documentation's path
+async def export_unsubscribes(team: TeamDep) -> Response:
     rows = [[e["value"], _source(e), e["createdAt"]] for e in team.unsubscribes.values()]
-    return _csv(rows, ["value", "source", "createdAt"], "unsubscribes.csv")
+    return csv_response(["value", "source", "createdAt"], rows, "unsubscribes.csv")
 
 
 @router.get("/unsubscribes/{value}")
-async def get_unsubscribe(value: str, team: Team = Depends(current_team)) -> dict:
-    entry = team.unsubscribes.get(normalise(value))
-    if entry is None:
-        raise LemlistError(404, "Unsubscribe not found")
+async def get_unsubscribe(value: str, team: TeamDep) -> dict:
+    entry = require(team.unsubscribes.get(normalise(value)), "Unsubscribe")
     return {
         "_id": entry["_id"],
         "createdAt": entry["createdAt"],
@@ -107,22 +90,18 @@ async def get_unsubscribe(value: str, team: Team = Depends(current_team)) -> dic
 
 
 @router.post("/unsubscribes/{value}")
-async def add_unsubscribe_legacy(
-    value: str, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-) -> dict:
+async def add_unsubscribe_legacy(value: str, team: TeamDep, sandbox: SandboxDep) -> dict:
     """Idempotent: adding a value twice answers the existing entry."""
     value = normalise(value)
     if not _valid(value) or variable_kind(value) not in ("email", "domain"):
         raise LemlistError(400, "Invalid email or domain (write a domain as @domain.com)")
     entry = team.unsubscribes.get(value) or add_unsubscribe(sandbox.world, team, value, source="api")
-    return {"_id": entry["_id"], "value": entry["value"], "email": entry["value"]}
+    return {"_id": entry["_id"], "value": entry["value"], **_email_of(entry)}
 
 
 @router.delete("/unsubscribes/{value}")
-async def delete_unsubscribe_legacy(value: str, team: Team = Depends(current_team)) -> dict:
-    entry = team.unsubscribes.pop(normalise(value), None)
-    if entry is None:
-        raise LemlistError(404, "Unsubscribe not found")
+async def delete_unsubscribe_legacy(value: str, team: TeamDep) -> dict:
+    entry = require(team.unsubscribes.pop(normalise(value), None), "Unsubscribe")
     return {"_id": entry["_id"], "value": entry["value"]}
 
 
@@ -138,24 +117,17 @@ def _variable_view(entry: dict) -> dict:
 
 
 @router.get("/v2/unsubscribes/variables")
-async def list_variables(request: Request, team: Team = Depends(current_team)) -> list[dict]:
+async def list_variables(request: Request, team: TeamDep) -> list[dict]:
     _gate_v2(team)
-    return [_variable_view(e) for e in _paged(request, list(team.unsubscribes.values()))]
+    return [_variable_view(e) for e in page_of(request.query_params).of(list(team.unsubscribes.values()))]
 
 
 @router.post("/v2/unsubscribes/variables")
-async def bulk_variables(
-    request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-) -> str:
+async def bulk_variables(request: Request, team: TeamDep, sandbox: SandboxDep) -> str:
     """``{"values": [...]}`` (≤ 10,000). Idempotent: known values are left as they are. Answers the
     OAS example, the JSON string "Variables unsubscribed"."""
     _gate_v2(team)
-    body = await json_body(request)
-    values = body.get("values") if isinstance(body, dict) else None
-    if not isinstance(values, list) or not values:
-        raise LemlistError(400, "values must be a non-empty array")
-    if len(values) > BULK_LIMIT:
-        raise LemlistError(400, f"values must contain at most {BULK_LIMIT} items")
+    values = id_list(await json_body(request), "values", BULK_LIMIT)
     cleaned = [normalise(v) if isinstance(v, str) else "" for v in values]
     invalid = [v for v in cleaned if not _valid(v)]
     if invalid:
@@ -167,18 +139,13 @@ async def bulk_variables(
 
 
 @router.get("/v2/unsubscribes/variables/{value}")
-async def get_variable(value: str, team: Team = Depends(current_team)) -> dict:
+async def get_variable(value: str, team: TeamDep) -> dict:
     _gate_v2(team)
-    entry = team.unsubscribes.get(normalise(value))
-    if entry is None:
-        raise LemlistError(404, "Variable not found")
-    return _variable_view(entry)
+    return _variable_view(require(team.unsubscribes.get(normalise(value)), "Variable"))
 
 
 @router.post("/v2/unsubscribes/variables/{value}")
-async def add_variable(
-    value: str, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-) -> dict:
+async def add_variable(value: str, team: TeamDep, sandbox: SandboxDep) -> dict:
     _gate_v2(team)
     value = normalise(value)
     if not _valid(value):
@@ -188,7 +155,7 @@ async def add_variable(
 
 
 @router.delete("/v2/unsubscribes/variables/{value}")
-async def delete_variable(value: str, team: Team = Depends(current_team)) -> dict:
+async def delete_variable(value: str, team: TeamDep) -> dict:
     """Idempotent re-subscribe: removing an absent value is not an error."""
     _gate_v2(team)
     entry = team.unsubscribes.pop(normalise(value), None)
@@ -196,10 +163,10 @@ async def delete_variable(value: str, team: Team = Depends(current_team)) -> dic
 
 
 @router.get("/v2/unsubscribes/exports/variables")
-async def export_variables(team: Team = Depends(current_team)) -> Response:
+async def export_variables(team: TeamDep) -> Response:
     _gate_v2(team)
     rows = [[e["value"], e["variable"], _source(e), e["createdAt"]] for e in team.unsubscribes.values()]
-    return _csv(rows, ["value", "variable", "source", "createdAt"], "unsubscribed-variables.csv")
+    return csv_response(["value", "variable", "source", "createdAt"], rows, "unsubscribed-variables.csv")
 
 
 # -- v2 contacts ----------------------------------------------------------------------------------------------
@@ -216,14 +183,14 @@ def _known_contact(team: Team, contact_id: str) -> None:
 
 
 @router.get("/v2/unsubscribes/contacts/{contactId}")
-async def get_contact_status(contactId: str, team: Team = Depends(current_team)) -> dict:
+async def get_contact_status(contactId: str, team: TeamDep) -> dict:
     _gate_v2(team)
     _known_contact(team, contactId)
     return {"_id": contactId, "doNotContact": contactId in _contacts(team)}
 
 
 @router.post("/v2/unsubscribes/contacts/{contactId}")
-async def unsubscribe_contact(contactId: str, team: Team = Depends(current_team)) -> dict:
+async def unsubscribe_contact(contactId: str, team: TeamDep) -> dict:
     _gate_v2(team)
     _known_contact(team, contactId)
     _contacts(team).setdefault(contactId, now_iso())
@@ -231,7 +198,7 @@ async def unsubscribe_contact(contactId: str, team: Team = Depends(current_team)
 
 
 @router.delete("/v2/unsubscribes/contacts/{contactId}")
-async def resubscribe_contact(contactId: str, team: Team = Depends(current_team)) -> dict:
+async def resubscribe_contact(contactId: str, team: TeamDep) -> dict:
     _gate_v2(team)
     _known_contact(team, contactId)
     _contacts(team).pop(contactId, None)
@@ -239,7 +206,7 @@ async def resubscribe_contact(contactId: str, team: Team = Depends(current_team)
 
 
 @router.get("/v2/unsubscribes/exports/contacts")
-async def export_contacts(team: Team = Depends(current_team)) -> Response:
+async def export_contacts(team: TeamDep) -> Response:
     _gate_v2(team)
     rows = [[cid, at] for cid, at in _contacts(team).items()]
-    return _csv(rows, ["contactId", "createdAt"], "unsubscribed-contacts.csv")
+    return csv_response(["contactId", "createdAt"], rows, "unsubscribed-contacts.csv")

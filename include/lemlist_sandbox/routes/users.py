@@ -6,13 +6,14 @@ the routes that need a sender (inbox, lemwarm, team senders) always have one to 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 
-from ..deps import current_sandbox, current_team, json_object
+from ..deps import SandboxDep, TeamDep, json_object
 from ..errors import LemlistError
 from ..state import Team, now_iso
+from .common import api_router, require
 
-router = APIRouter()
+router = api_router()
 
 
 def _slug(team: Team) -> str:
@@ -71,22 +72,19 @@ def render_user(team: Team, user: dict) -> dict:
     return body
 
 
-def find_user(team: Team, user_id: str) -> dict | None:
+def find_user(team: Team, user_id: object) -> dict | None:
     ensure_owner(team)
-    return team.users.get(user_id)
+    return team.users.get(user_id) if isinstance(user_id, str) else None
 
 
 @router.get("/users/{userId}")
-async def get_user(userId: str, team: Team = Depends(current_team)) -> dict:  # noqa: N803
-    user = find_user(team, userId)
-    if user is None:
-        # The spec lists no 404 here: lemlist answers an unknown user as a bad request.
-        raise LemlistError(400, "User not found")
-    return render_user(team, user)
+async def get_user(userId: str, team: TeamDep) -> dict:  # noqa: N803
+    # The spec lists no 404 here: lemlist answers an unknown user as a bad request.
+    return render_user(team, require(find_user(team, userId), "User", status=400))
 
 
 @router.get("/user/channels")
-async def user_channels(team: Team = Depends(current_team)) -> dict:
+async def user_channels(team: TeamDep) -> dict:
     owner = ensure_owner(team)
     accounts = [
         {"id": mb["_id"], "email": mb["email"], "provider": mb.get("provider", "custom")}
@@ -115,9 +113,7 @@ _ACCOUNT_FIELDS = (
 
 
 @router.post("/user/email-accounts", status_code=201)
-async def create_email_account(
-    request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-) -> dict:
+async def create_email_account(request: Request, team: TeamDep, sandbox: SandboxDep) -> dict:
     body = await json_object(request)
     missing = [name for name in _ACCOUNT_FIELDS if body.get(name) in (None, "")]
     if missing:
@@ -152,14 +148,11 @@ async def create_email_account(
 
 
 def _custom_account(team: Team, account_id: str) -> dict:
-    mailbox = team.mailboxes.get(account_id)
-    if mailbox is None:
-        raise LemlistError(404, "Email account not found")
-    return mailbox
+    return require(team.mailboxes.get(account_id), "Email account")
 
 
 @router.delete("/user/email-accounts/{emailAccountId}")
-async def delete_email_account(emailAccountId: str, team: Team = Depends(current_team)) -> dict:  # noqa: N803
+async def delete_email_account(emailAccountId: str, team: TeamDep) -> dict:  # noqa: N803
     mailbox = _custom_account(team, emailAccountId)
     if mailbox.get("provider") != "custom":
         raise LemlistError(403, "Only custom SMTP/IMAP accounts can be removed through the API")
@@ -171,7 +164,7 @@ async def delete_email_account(emailAccountId: str, team: Team = Depends(current
 
 
 @router.post("/user/email-accounts/{emailAccountId}/test")
-async def test_email_account(emailAccountId: str, team: Team = Depends(current_team)) -> dict:  # noqa: N803
+async def test_email_account(emailAccountId: str, team: TeamDep) -> dict:  # noqa: N803
     mailbox = _custom_account(team, emailAccountId)
     # Hosts on the reserved .invalid TLD never resolve: a way for tests to see a failing connection.
     smtp_ok = not str(mailbox.get("smtpHost", "")).endswith(".invalid")

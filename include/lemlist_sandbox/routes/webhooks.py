@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 
-from ..deps import current_sandbox, current_team
+from ..deps import SandboxDep, TeamDep, json_object
 from ..errors import LemlistError
-from ..state import Team, now_iso
-from .campaigns import bool_param, clean, json_body
+from ..state import now_iso
+from .common import api_router, bool_param, clean, require
 
-router = APIRouter()
+router = api_router()
 
 MAX_HOOKS = 200
 ACTIVITY_EVENTS = (
@@ -39,17 +39,13 @@ def hook_view(hook: dict) -> dict:
 
 
 @router.get("/hooks")
-async def list_hooks(team: Team = Depends(current_team)) -> list[dict]:
+async def list_hooks(team: TeamDep) -> list[dict]:
     return [hook_view(h) for h in team.hooks.values()]
 
 
 @router.post("/hooks")
-async def add_hook(
-    request: Request, team: Team = Depends(current_team), sandbox=Depends(current_sandbox)
-) -> dict:
-    body = await json_body(request)
-    if not isinstance(body, dict):
-        raise LemlistError(400, "Body must be an object")
+async def add_hook(request: Request, team: TeamDep, sandbox: SandboxDep) -> dict:
+    body = await json_object(request, allow_empty=True)
     url = body.get("targetUrl")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise LemlistError(400, "targetUrl must be an http(s) URL")
@@ -60,6 +56,8 @@ async def add_hook(
         raise LemlistError(400, f"Unknown event type(s): {', '.join(unknown)}")
     q = request.query_params
     campaign_id = q.get("campaignId") or body.get("campaignId")
+    if campaign_id is not None and not isinstance(campaign_id, str):
+        raise LemlistError(400, "campaignId must be a string")
     if campaign_id and campaign_id not in team.campaigns:
         raise LemlistError(404, "Campaign not found")
     is_first = bool_param(q.get("isFirst")) or bool(body.get("isFirst"))
@@ -91,10 +89,8 @@ async def add_hook(
 
 
 @router.delete("/hooks/{hookId}")
-async def delete_hook(hookId: str, team: Team = Depends(current_team)) -> dict:
-    hook = team.hooks.pop(hookId, None)
-    if hook is None:
-        raise LemlistError(404, "Hook not found")
+async def delete_hook(hookId: str, team: TeamDep) -> dict:
+    hook = require(team.hooks.pop(hookId, None), "Hook")
     view = hook_view(hook)
     if hook["types"]:
         view["type"] = ",".join(hook["types"])
