@@ -10,7 +10,9 @@ arrival time and the id of the Asset event it produced. The payload itself lives
 route ``POST /api/v2/assets/events`` does) and commits both together: either the event is stored and DAGs
 are queued, or nothing is and the receiver answers 503 so lemlist retries. ``record`` returns only after
 that commit. A second delivery of the same key finds the row (or loses the race on the unique index) and
-is reported as a duplicate, without a second Asset event.
+is reported as a duplicate, without a second Asset event. An enrichment callback (``note_scope``) also
+notes its enrichment id for the waiting trigger (``callbacks.py``), in the same transaction, duplicate or not:
+the same enrichment may reach the receiver through a hook first and through its callback second.
 
 Group commit: one writer thread per process takes every event waiting at that moment (up to
 ``MAX_BATCH``) and stores them in one transaction. A commit, not the work per event, is what costs most
@@ -21,6 +23,7 @@ its own event is committed; if the batch cannot be committed, every event in it 
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -33,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Column, Index, Integer, MetaData, String, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from .callbacks import ENRICHMENT_URI, KEY_PREFIX, TTL_SECONDS, enrichment_id_of, merge_notes, note_key
 from .payload import WebhookEvent
 
 if TYPE_CHECKING:
@@ -79,6 +83,7 @@ class _Pending:
     event: WebhookEvent
     conn_id: str
     received_at: datetime
+    note_scope: str | None = None
     outcome: Future = field(default_factory=Future)
 
 
@@ -99,7 +104,7 @@ class EventStore:
         self.session_factory = session_factory
         self.retention = timedelta(days=retention_days)
         self._ready = False
-        self._known_assets: set[str] = set()
+        self._asset_ids: dict[str, int] = {}
         self._lock = threading.Lock()
         self._last_prune = 0.0
         self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
@@ -123,16 +128,20 @@ class EventStore:
                     raise
             self._ready = True
 
-    def ensure_asset(self, uri: str) -> None:
-        """Create the family's Asset row when no DAG declared it yet: an event must be stored regardless."""
-        if uri in self._known_assets:
-            return
+    def ensure_asset(self, uri: str) -> int:
+        """The family's Asset id; the Asset row is created when no DAG declared it yet: an event must be
+        stored regardless."""
+        if uri in self._asset_ids:
+            return self._asset_ids[uri]
         from airflow.assets.manager import asset_manager
         from airflow.models.asset import AssetModel
         from airflow.serialization.definitions.assets import SerializedAsset
 
+        def find(session: Session) -> int | None:
+            return session.scalar(select(AssetModel.id).where(AssetModel.name == uri, AssetModel.uri == uri))
+
         with self.session_factory() as session:
-            found = session.scalar(select(AssetModel.id).where(AssetModel.name == uri, AssetModel.uri == uri))
+            found = find(session)
             if found is None:
                 asset = SerializedAsset(name=uri, uri=uri, group="asset", extra={}, watchers=[])
                 asset_manager.create_assets([asset], session=session)
@@ -140,17 +149,26 @@ class EventStore:
                     session.commit()
                 except IntegrityError:  # created meanwhile by a DAG parse or another receiver process
                     session.rollback()
-        self._known_assets.add(uri)
+                found = find(session)
+        if found is None:
+            raise StoreError(f"asset {uri} could not be created")
+        self._asset_ids[uri] = found
+        return found
 
     # -- events --------------------------------------------------------------------------------------
-    def record(self, event: WebhookEvent, *, conn_id: str, received_at: datetime) -> Recorded:
-        """Store the event and its Asset event, committed; ``StoreError`` if that cannot be done (blocks)."""
+    def record(
+        self, event: WebhookEvent, *, conn_id: str, received_at: datetime, note_scope: str | None = None
+    ) -> Recorded:
+        """Store the event and its Asset event, committed; ``StoreError`` if that cannot be done (blocks).
+
+        ``note_scope``: the event is an enrichment callback of that run scope (see ``callbacks.py``).
+        """
         try:
             self.ensure_table()
             self.ensure_asset(event.family.uri)
         except SQLAlchemyError as exc:
             raise StoreError(f"database error: {type(exc).__name__}") from exc
-        pending = _Pending(event, conn_id, received_at)
+        pending = _Pending(event, conn_id, received_at, note_scope)
         self._queue.put(pending)
         self._start_writer()
         try:
@@ -221,6 +239,7 @@ class EventStore:
                     continue
                 seen.add(pending.event.dedupe_key)
                 outcomes.append(self._insert(session, pending, callbacks))
+            self._note_callbacks(session, batch)
             session.commit()
         for callback in callbacks:  # listeners hear of the events only once they are committed
             callback()
@@ -249,12 +268,31 @@ class EventStore:
             callback_sink=callbacks,
         )
         if asset_event is None:  # the Asset row is gone (deleted by hand): recreate it on lemlist's retry
-            self._known_assets.discard(event.family.uri)
+            self._asset_ids.pop(event.family.uri, None)
             raise StoreError(f"asset {event.family.uri} is missing")
         session.execute(
             update(events_table).where(events_table.c.id == event_id).values(asset_event_id=asset_event.id)
         )
         return Recorded(duplicate=False, event_id=event_id, asset_event_id=asset_event.id)
+
+    def _note_callbacks(self, session: Session, batch: list[_Pending]) -> None:
+        """Note the enrichment ids of the batch's callbacks under their run scopes (Asset state store)."""
+        found: dict[str, dict[str, str]] = {}
+        for pending in batch:
+            enrichment_id = enrichment_id_of(pending.event.payload)
+            if pending.note_scope and enrichment_id:
+                found.setdefault(pending.note_scope, {})[enrichment_id] = pending.event.type
+        if not found:
+            return
+        from airflow._shared.state import AssetScope
+        from airflow.state import get_state_backend
+
+        backend = get_state_backend()
+        scope = AssetScope(asset_id=self.ensure_asset(ENRICHMENT_URI))
+        for run_scope, ids in found.items():
+            current = backend.get(scope, note_key(run_scope), session=session)
+            notes = merge_notes(json.loads(current) if current else None, ids)
+            backend.set(scope, note_key(run_scope), json.dumps(notes), session=session)
 
     # -- retention -----------------------------------------------------------------------------------
     def _maybe_prune(self) -> None:
@@ -264,6 +302,7 @@ class EventStore:
         self._last_prune = time.monotonic()
         try:
             deleted = self.prune(datetime.now(UTC) - self.retention)
+            self.prune_notes(datetime.now(UTC) - timedelta(seconds=TTL_SECONDS))
         except SQLAlchemyError as exc:
             log.warning(
                 "lemlist webhook retention: pruning failed (%s); will retry later", type(exc).__name__
@@ -286,6 +325,29 @@ class EventStore:
             total += result.rowcount or 0
             if (result.rowcount or 0) < PRUNE_BATCH:
                 return total
+
+    def prune_notes(self, cutoff: datetime) -> int:
+        """Delete enrichment-callback notes last written before ``cutoff`` (their URLs have expired).
+
+        Only Airflow's default state backend (the metadata database) is pruned here; another backend keeps
+        them until the enrichment Asset is removed.
+        """
+        from airflow.models.asset_state_store import AssetStateStoreModel
+        from airflow.state import get_state_backend
+        from airflow.state.metastore import MetastoreBackend
+
+        if ENRICHMENT_URI not in self._asset_ids or not isinstance(get_state_backend(), MetastoreBackend):
+            return 0
+        with self.session_factory() as session:
+            result = session.execute(
+                delete(AssetStateStoreModel).where(
+                    AssetStateStoreModel.asset_id == self._asset_ids[ENRICHMENT_URI],
+                    AssetStateStoreModel.key.startswith(KEY_PREFIX),
+                    AssetStateStoreModel.updated_at < cutoff,
+                )
+            )
+            session.commit()
+        return result.rowcount or 0
 
 
 def asset_extra(event: WebhookEvent, *, conn_id: str) -> dict[str, Any]:
