@@ -171,3 +171,19 @@ def test_notes_older_than_their_urls_are_pruned(client, backend, webhook_secret)
     assert _notes(backend, scope) == {body["id"]: "enrichmentDone"}  # written just now: kept
     assert backend.store.prune_notes(datetime.now(UTC) + timedelta(seconds=1)) >= 1
     assert _notes(backend, scope) == {}
+
+
+def test_ids_a_callback_named_are_polled_first_once():
+    from lemlist_provider.enrichment.wait import EnrichmentWait
+
+    state = EnrichmentWait([f"enr_{n}" for n in range(10)], wave=2, floor=0)
+    state.prefer(["enr_7", "enr_unknown", "enr_3"])
+
+    assert state.awaiting_callback() == {f"enr_{n}" for n in range(10)} - {"enr_7", "enr_3"}
+    state.begin_round()
+    assert state.next_wave() == ["enr_7", "enr_3"]  # the callback's ids first, in its order
+    state.record({"enr_7": "done", "enr_3": "pending"})
+    assert state.next_wave() == ["enr_0", "enr_1"]
+    state.record({"enr_0": "pending", "enr_1": "pending"})  # an all-pending wave ends the round
+    assert state.next_wave() == [] and state.done == ["enr_7"]
+    assert "enr_3" not in state.awaiting_callback()  # named once: no second early wake for it

@@ -61,8 +61,10 @@ def start_enrichments(
     chunk_size: int = BULK_LIMIT,
     ledger: Ledger | None = None,
     log: Any = None,
+    webhook_url: str | None = None,
 ) -> tuple[list[dict], dict[str, int]]:
-    """Start every item (bulk where it has person data, single ``/leads/{id}/enrich`` otherwise).
+    """Start every item (bulk where it has person data, single ``/leads/{id}/enrich`` otherwise); lemlist
+    calls ``webhook_url`` when each one is over (``lemlist_provider.events.callbacks``).
 
     Returns (records, counters ``{"bulk_calls", "single_calls", "reused"}``); a record's status is
     ``started``, ``skipped`` (409) or ``error`` (per-item error, or a start not confirmed).
@@ -91,7 +93,7 @@ def start_enrichments(
         chunk = bulk[start : start + chunk_size]
         counters["bulk_calls"] += 1
         try:
-            answers = hook.enrich_bulk([bulk_payload(i, kinds) for i in chunk])
+            answers = hook.enrich_bulk([bulk_payload(i, kinds) for i in chunk], webhook_url=webhook_url)
         except LemlistAuthError as exc:
             if exc.status != 402:
                 raise
@@ -112,7 +114,7 @@ def start_enrichments(
             answer = hook.enrich_lead(
                 item["leadId"], find_email=flags.get("findEmail"), verify_email=flags.get("verifyEmail"),
                 linkedin_enrichment=flags.get("linkedinEnrichment"), find_phone=flags.get("findPhone"),
-                force=True if force else None,
+                force=True if force else None, webhook_url=webhook_url,
             )  # fmt: skip
             record = _record(item, "started", (answer or {}).get("id"))
             if not record["enrichmentId"]:

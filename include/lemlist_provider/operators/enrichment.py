@@ -24,6 +24,7 @@ from lemlist_provider.enrichment.items import build_items, items_from_leads, kin
 from lemlist_provider.enrichment.results import run_summary_line, status_counts, write_results
 from lemlist_provider.enrichment.starts import Ledger, collect_results, start_enrichments, write_back
 from lemlist_provider.enrichment.wait import DEFAULT_POLL, check_event
+from lemlist_provider.events.callbacks import enrichment_webhook_url
 from lemlist_provider.figures import FIGURES
 from lemlist_provider.operators.base import LemlistBaseOperator, as_bool, as_list, given, run_output
 from lemlist_provider.triggers.base import run_in_worker
@@ -168,9 +169,11 @@ class LemlistEnrichOperator(LemlistBaseOperator):
                 "%s; starting the first %d that fit", plan.shortfall_message(), len(plan.selected)
             )
         start_items = [i for i in items if i["key"] in ledger.records] + plan.selected
+        dag_id = getattr(context.get("dag"), "dag_id", None)
+        callback = enrichment_webhook_url(dag_id, context.get("run_id"), self.lemlist_conn_id)
         records, counters = start_enrichments(
             self.hook, start_items, enrichments, kinds, force=force, chunk_size=self.chunk_size, ledger=ledger,
-            log=self.log,
+            log=self.log, webhook_url=callback,
         )  # fmt: skip
         records += [{**i, "enrichmentId": None, "status": "skipped_credits",
                      "error": f"left out: {plan.needed} credits needed, budget {plan.budget}"} for i in plan.unaffordable]  # fmt: skip
