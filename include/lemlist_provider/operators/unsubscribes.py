@@ -19,6 +19,7 @@ from lemlist_provider.unsubscribes import (
     PULLS,
     TRUTHS,
     RemovalLimitError,
+    SuppressionStore,
     SyncOptions,
     open_store,
     run_summary_line,
@@ -96,20 +97,12 @@ class LemlistUnsubscribeSyncOperator(LemlistBaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         options = self._options()
-        kind = given(self.store) or "csv"
-        csv_path = given(self.csv_path) or paths.default_output(DEFAULT_CSV)
         audit_dir = paths.output_location(
             "audit_dir", given(self.audit_dir) or paths.default_output(DEFAULT_AUDIT_DIR)
         )
         audit = audit_dir / f"unsubscribe_sync_{paths.safe_name(context.get('run_id') or 'manual')}.csv"
         paths.check_replaceable("audit_dir", audit)
-        try:
-            store = open_store(
-                kind, csv_path=paths.output_location("csv_path", csv_path) if kind == "csv" else None,
-                conn_id=given(self.sql_conn_id), table=given(self.table) or DEFAULT_TABLE,
-            )  # fmt: skip
-        except ValueError as exc:
-            raise AirflowFailException(str(exc)) from None
+        store = local_store(self.store, self.csv_path, self.sql_conn_id, self.table)
         self.log.info(
             "Syncing %s with lemlist (%s, dry_run=%s)", store.describe(), options.mode, options.dry_run
         )
@@ -130,3 +123,18 @@ class LemlistUnsubscribeSyncOperator(LemlistBaseOperator):
             )  # fmt: skip
         self.log.info("%s", run_summary_line(summary))
         return summary
+
+
+def local_store(store: Any, csv_path: Any, sql_conn_id: Any, table: Any) -> SuppressionStore:
+    """The local suppression list the rendered Params name: a CSV file inside the output roots (default
+    ``<first output root>/suppression_list.csv``) or a table (default ``lemlist_suppression``) through an
+    Airflow SQL connection. Shared by the sync and ``lemlist_unsubscribe_events``; a bad value fails the task
+    without retries."""
+    kind = given(store) or "csv"
+    try:
+        if kind == "csv":
+            path = paths.output_location("csv_path", given(csv_path) or paths.default_output(DEFAULT_CSV))
+            return open_store(kind, csv_path=path)
+        return open_store(kind, conn_id=given(sql_conn_id), table=given(table) or DEFAULT_TABLE)
+    except ValueError as exc:
+        raise AirflowFailException(str(exc)) from None
