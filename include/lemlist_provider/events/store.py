@@ -239,6 +239,9 @@ class EventStore:
                     continue
                 seen.add(pending.event.dedupe_key)
                 outcomes.append(self._insert(session, pending, callbacks))
+            self._refresh_queue(
+                session, {p.event.family.uri for p, o in zip(batch, outcomes) if not o.duplicate}
+            )
             self._note_callbacks(session, batch)
             session.commit()
         for callback in callbacks:  # listeners hear of the events only once they are committed
@@ -274,6 +277,26 @@ class EventStore:
             update(events_table).where(events_table.c.id == event_id).values(asset_event_id=asset_event.id)
         )
         return Recorded(duplicate=False, event_id=event_id, asset_event_id=asset_event.id)
+
+    def _refresh_queue(self, session: Session, uris: set[str]) -> None:
+        """Date the DAG-run queue entries of these Assets now, after this transaction's events.
+
+        Airflow 3.3 gives an asset-triggered run the events up to its queue entry's ``created_at``, and an
+        event that finds the entry already there leaves its date alone: events stored between the entry's
+        creation and the run's would wait for the next event of that Asset, hours later maybe. Dating the
+        entry at each commit makes the next run take every event committed so far.
+        """
+        if not uris:
+            return
+        from airflow._shared.timezones import timezone
+        from airflow.models.asset import AssetDagRunQueue
+
+        ids = [self._asset_ids[uri] for uri in uris if uri in self._asset_ids]
+        session.execute(
+            update(AssetDagRunQueue)
+            .where(AssetDagRunQueue.asset_id.in_(ids))
+            .values(created_at=timezone.utcnow())
+        )
 
     def _note_callbacks(self, session: Session, batch: list[_Pending]) -> None:
         """Note the enrichment ids of the batch's callbacks under their run scopes (Asset state store)."""
