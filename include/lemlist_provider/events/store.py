@@ -240,7 +240,7 @@ class EventStore:
                 seen.add(pending.event.dedupe_key)
                 outcomes.append(self._insert(session, pending, callbacks))
             self._refresh_queue(
-                session, {p.event.family.uri for p, o in zip(batch, outcomes) if not o.duplicate}
+                session, {p.event.family.uri for p, o in zip(batch, outcomes, strict=True) if not o.duplicate}
             )
             self._note_callbacks(session, batch)
             session.commit()
