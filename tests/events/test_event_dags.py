@@ -58,11 +58,16 @@ class World:
         return Counter(dict(self.db("SELECT family, COUNT(*) FROM lemlist_webhook_event GROUP BY family")))
 
     def consumed(self, dag_id: str) -> tuple[list[int], list[str]]:
-        """Asset events consumed by the DAG's runs (one entry per consumption) and the runs' states."""
+        """Asset events consumed by the DAG's finished runs (one entry per consumption) and all runs' states.
+
+        Only finished runs are asked: Airflow 3.3 answers 500 for the upstream events of a run whose events
+        list a run not started yet (its response model requires ``start_date``)."""
         client = self.airflow.client
         runs = [r for r in client.list_runs(dag_id) if r.get("run_type") == "asset_triggered"]
         events: list[int] = []
         for run in runs:
+            if run["state"] not in ("success", "failed"):
+                continue
             upstream = client.get(f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}/upstreamAssetEvents")
             events += [event["id"] for event in upstream["asset_events"]]
         return events, [r["state"] for r in runs]

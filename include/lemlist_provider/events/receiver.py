@@ -24,6 +24,7 @@ Routes that need an Airflow login (an operator's view of the events) go on ``ops
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -41,7 +42,7 @@ from .config import ReceiverSettings
 from .credentials import SecretCache, SecretUnavailable
 from .families import FAMILIES
 from .payload import BodyError, BodyTooLarge, WebhookEvent, parse_body, read_capped, secret_matches, to_event
-from .store import EventStore, StoreError, events_table
+from .store import WAIT_SECONDS, EventStore, StoreError, events_table
 
 log = logging.getLogger(__name__)
 
@@ -130,13 +131,16 @@ async def _admitted(
 async def _store_event(
     event: WebhookEvent, store: EventStore, chosen: str, note_scope: str | None = None
 ) -> JSONResponse:
+    """Answer once the event is committed. Waiting takes no thread: the writer's future is awaited."""
     try:
-        recorded = await run_in_threadpool(
-            store.record, event, conn_id=chosen, received_at=datetime.now(UTC), note_scope=note_scope
-        )
-    except StoreError as exc:
+        if not store.prepared(event.family.uri):  # first event of a family in this process
+            await run_in_threadpool(store.prepare, event.family.uri)
+        outcome = store.submit(event, conn_id=chosen, received_at=datetime.now(UTC), note_scope=note_scope)
+        recorded = await asyncio.wait_for(asyncio.wrap_future(outcome), WAIT_SECONDS)
+    except (StoreError, TimeoutError) as exc:  # lemlist retries; the dedupe key catches a late commit
+        reason = exc if isinstance(exc, StoreError) else f"not committed within {WAIT_SECONDS:.0f} s"
         log.error(
-            "lemlist webhook %s (%s) not stored, answered 503: %s", event.type, event.dedupe_key[:12], exc
+            "lemlist webhook %s (%s) not stored, answered 503: %s", event.type, event.dedupe_key[:12], reason
         )
         return _answer(503, "the event could not be stored; retry later")
     status = "duplicate" if recorded.duplicate else "stored"
