@@ -20,8 +20,8 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -31,6 +31,9 @@ from pathlib import Path
 import aiohttp
 import psutil
 import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from integration.services import fresh_postgres_database, postgres_problem  # noqa: E402
 
 from lemlist_dev.deployment import LemlistTarget, LocalAirflow
 from lemlist_sandbox import DEMO_KEY, SandboxServer
@@ -108,15 +111,21 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def _query(home: Path, sql: str) -> list[tuple]:
-    with sqlite3.connect(home / "airflow.db", timeout=30) as conn:
-        return conn.execute(sql).fetchall()
+def _query(airflow: LocalAirflow, sql: str) -> list[tuple]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(airflow.sql_alchemy_conn)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
 
 
-def webhook_receiver(extra_env: dict[str, str] | None = None) -> dict:
+def webhook_receiver(extra_env: dict[str, str] | None = None, sql_alchemy_conn: str | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as tmp:
         home = Path(tmp)
-        airflow = LocalAirflow(home, NO_LEMLIST, extra_env=extra_env)
+        airflow = LocalAirflow(home, NO_LEMLIST, extra_env=extra_env, sql_alchemy_conn=sql_alchemy_conn)
         try:
             airflow.migrate()
             for component in ("api-server", "dag-processor"):
@@ -136,14 +145,14 @@ def webhook_receiver(extra_env: dict[str, str] | None = None) -> dict:
             )
             server_cpu = _cpu_seconds(server) - cpu_before
             load_after = psutil.getloadavg()[0]
-            rows = _query(home, "SELECT COUNT(*) FROM lemlist_webhook_event")[0][0]
+            rows = _query(airflow, "SELECT COUNT(*) FROM lemlist_webhook_event")[0][0]
             asset_events = _query(
-                home,
+                airflow,
                 "SELECT COUNT(*) FROM asset_event e JOIN asset a ON a.id = e.asset_id "
                 "WHERE a.uri LIKE 'lemlist://%'",
             )[0][0]
             inactive = _query(
-                home,
+                airflow,
                 "SELECT COUNT(*) FROM asset a LEFT JOIN asset_active x ON x.uri = a.uri "
                 "WHERE a.uri LIKE 'lemlist://%' AND x.uri IS NULL",
             )[0][0]
@@ -159,6 +168,7 @@ def webhook_receiver(extra_env: dict[str, str] | None = None) -> dict:
         "seconds": round(elapsed, 2),
         "events_per_second": round(rps, 1),
         "p50_ms": round(_percentile(latencies, 0.5) * 1000, 1),
+        "p95_ms": round(_percentile(latencies, 0.95) * 1000, 1),
         "p99_ms": round(p99_ms, 1),
         "max_ms": round(max(latencies) * 1000, 1),
         "server_cpu_ms_per_event": round(server_cpu * 1000 / EVENTS, 2),
@@ -169,7 +179,7 @@ def webhook_receiver(extra_env: dict[str, str] | None = None) -> dict:
         "asset_events": asset_events,
         "inactive_lemlist_assets": inactive,
         "dags_missing": missing,
-        "metadata_db": "sqlite",
+        "metadata_db": "postgresql" if sql_alchemy_conn else "sqlite",
         "extra_env": extra_env or {},
     }
     complete = accepted == EVENTS and rows == asset_events == EVENTS + WARMUP
@@ -186,6 +196,16 @@ def webhook_receiver_quiet_access_log() -> dict:
     """The same with the API server's access log at WARNING (``[logging] namespace_levels``): what one log
     line per request costs at this rate."""
     return webhook_receiver({"AIRFLOW__LOGGING__NAMESPACE_LEVELS": "http.access=WARNING"})
+
+
+def webhook_receiver_postgres() -> dict:
+    """The same on PostgreSQL (the machine's server, a database of its own): no single-writer file lock
+    shared with the dag-processor."""
+    problem = postgres_problem()
+    if problem:
+        return {"passed": False, "skipped": f"needs PostgreSQL: {problem}"}
+    with fresh_postgres_database() as url:
+        return webhook_receiver(sql_alchemy_conn=url)
 
 
 def _when(text: str) -> float:
@@ -260,6 +280,7 @@ def webhook_emit_to_run() -> dict:
 BENCHMARKS = {
     "webhook_receiver": webhook_receiver,
     "webhook_receiver_quiet_access_log": webhook_receiver_quiet_access_log,
+    "webhook_receiver_postgres": webhook_receiver_postgres,
     "webhook_emit_to_run": webhook_emit_to_run,
 }
 

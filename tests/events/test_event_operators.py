@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from airflow.sdk.execution_time.comms import AssetEventDagRunReferenceResult
 from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
-from conftest import activity
+from events_support import activity
 
 from lemlist_provider.events.handoff import COLUMNS, event_row, merge
 from lemlist_provider.events.payload import to_event

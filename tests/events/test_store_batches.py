@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from conftest import activity
+from events_support import activity
 
 from lemlist_provider.events.payload import to_event
 

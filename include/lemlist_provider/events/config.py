@@ -9,6 +9,7 @@ admits events into Airflow is a deployment decision.
 | ``webhook_allowed_conn_ids`` | (empty) | more connections a hook may name with ``?conn_id=`` (comma list) |
 | ``webhook_max_body_bytes`` | 262144 | bodies above this are answered 413 |
 | ``webhook_retention_days`` | 30 | stored events older than this are deleted (also the dedupe window) |
+| ``webhook_gc_freeze`` | ``true`` | freeze the API server's objects out of the garbage collector at the first event (``receiver.get_store``) |
 | ``webhook_receiver_url`` | (empty) | the receiver's public URL (``https://<airflow>/lemlist/webhooks``): where the setup DAG points lemlist's hooks and enrichments send their callbacks; empty = no enrichment callbacks |
 | ``webhook_owner`` | ``default`` | the tag (``airflow_lemlist=<owner>``) that marks the hooks this deployment created |
 | ``events_suppress_bounces`` | ``true`` | hard bounces join the local suppression list (``lemlist_unsubscribe_events``) |
@@ -36,6 +37,7 @@ class ReceiverSettings:
     allowed_conn_ids: frozenset[str] = frozenset({DEFAULT_CONN_ID})
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     retention_days: int = DEFAULT_RETENTION_DAYS
+    gc_freeze: bool = True
 
     @classmethod
     def load(cls) -> ReceiverSettings:
@@ -51,9 +53,11 @@ class ReceiverSettings:
         retention = _positive_int(
             conf.get(SECTION, "webhook_retention_days", fallback=""), DEFAULT_RETENTION_DAYS
         )
+        gc_freeze = conf.get(SECTION, "webhook_gc_freeze", fallback="true").strip().lower()
         return cls(
-            conn_id=conn_id, allowed_conn_ids=allowed, max_body_bytes=max_body, retention_days=retention
-        )
+            conn_id=conn_id, allowed_conn_ids=allowed, max_body_bytes=max_body, retention_days=retention,
+            gc_freeze=gc_freeze not in ("false", "0", "no", "off"),
+        )  # fmt: skip
 
 
 def _positive_int(raw: str, default: int) -> int:
