@@ -211,7 +211,8 @@ def provider_config() -> dict:
     """The ``config`` entry of ``get_provider_info()``: the section as ``airflow config list`` shows it."""
     return {
         SECTION: {
-            "description": "Limits an admin sets on what the lemlist DAGs' trigger forms may ask for.",
+            "description": "Limits an admin sets on what the lemlist DAGs' trigger forms may ask for, and the "
+            "webhook receiver's settings.",
             "options": {
                 key: {
                     "description": option.description,
