@@ -3,8 +3,9 @@
 sync (pool ``lemlist_api``) → summary. Add-only by default: both sides end with the union and nobody is
 re-subscribed. ``mirror`` also removes, but only with ``confirm_removals`` (a mirror run without it reports
 what it would remove). The local side is a CSV file inside the output roots (the sync writes it) or a SQL
-table; empty params fall back to the Variables ``lemlist_suppression_store`` / ``_csv_path`` / ``_conn_id`` /
-``_table``, then to ``output/suppression_list.csv``. Every run writes an audit CSV.
+table (a connection and a table from the admin's allow-lists); empty params fall back to the Variables
+``lemlist_suppression_store`` / ``_csv_path`` / ``_conn_id`` / ``_table``, then to
+``output/suppression_list.csv``. Every run writes an audit CSV.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import timedelta
 
 from airflow.sdk import dag, task
 
+from lemlist_provider import allowlists
 from lemlist_provider.dag_args import choice, count, flag, lemlist_dag, text
 from lemlist_provider.operators.unsubscribes import LemlistUnsubscribeSyncOperator
 from lemlist_provider.unsubscribes import run_summary
@@ -36,12 +38,15 @@ from lemlist_provider.unsubscribes import run_summary
         ),
         "sql_conn_id": text(
             "SQL connection",
-            "Any Airflow SQL connection (sqlite, postgres, ...). Empty: Variable "
-            "lemlist_suppression_conn_id, else suppression_db.",
+            "An Airflow SQL connection (sqlite, postgres, ...) among the admin's [lemlist] sql_conn_ids. "
+            "Empty: Variable lemlist_suppression_conn_id, else suppression_db.",
+            examples=allowlists.examples("sql_conn_ids"),
         ),
         "table": text(
             "Table",
-            "Created if missing. Empty: Variable lemlist_suppression_table, else lemlist_suppression.",
+            "Created if missing; a name the admin's [lemlist] sql_tables allows (by default lemlist_*). "
+            "Empty: Variable lemlist_suppression_table, else lemlist_suppression.",
+            examples=allowlists.examples("sql_tables") or ["lemlist_suppression"],
         ),
         "mode": choice(
             "add_only",

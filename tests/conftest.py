@@ -61,6 +61,27 @@ def storage_roots(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
+@pytest.fixture(scope="module")
+def shipped_dags() -> dict:
+    """The project's DAGs by id, parsed from ``dags/`` as the DAG processor would."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert not bag.import_errors, bag.import_errors
+    return bag.dags
+
+
+@pytest.fixture
+def form_defaults():
+    """``form_defaults(dag)``: the trigger form's defaults, ``campaign_id`` left out. ``dag.test`` keeps the
+    previous run's conf, so a test that types into the form starts every run from these."""
+
+    def defaults(dag) -> dict:
+        return {name: dag.params.get_param(name).value for name in dag.params if name != "campaign_id"}
+
+    return defaults
+
+
 @pytest.fixture(scope="session")
 def sandbox():
     """One sandbox for the session, at the real 20 requests / 2 s, with fast async jobs.

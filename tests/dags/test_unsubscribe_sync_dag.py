@@ -158,7 +158,8 @@ def test_dry_run_changes_nothing(sync_dag, nolimit, monkeypatch, tmp_path, lemli
         "@gone.example",
     }
     actions = {(r["action"], r["value"]) for r in _audit(_summary(run))}
-    assert actions == {("would_add", "b@x.io"), ("would_remove", "@gone.example")}
+    # the audit is spreadsheet-safe: a cell starting with @ is written '@ (docs/security.md)
+    assert actions == {("would_add", "b@x.io"), ("would_remove", "'@gone.example")}
 
 
 def test_mirror_removes_only_when_asked(sync_dag, nolimit, monkeypatch, tmp_path, lemlist_pool):
@@ -189,6 +190,7 @@ def test_mirror_removes_only_when_asked(sync_dag, nolimit, monkeypatch, tmp_path
 
 
 def test_sql_table_side(sync_dag, nolimit, monkeypatch, tmp_path, lemlist_pool):
+    monkeypatch.setenv("AIRFLOW__LEMLIST__SQL_TABLES", "optout")  # the admin's allow-list
     db = tmp_path / "suppression.db"
     monkeypatch.setenv("AIRFLOW_CONN_SUPPRESSION_DB", _sqlite_conn(db))
     key = _team(
@@ -220,6 +222,7 @@ def test_sql_table_side(sync_dag, nolimit, monkeypatch, tmp_path, lemlist_pool):
 
 
 def test_store_from_variables_and_table_created(sync_dag, nolimit, monkeypatch, tmp_path, lemlist_pool):
+    monkeypatch.setenv("AIRFLOW__LEMLIST__SQL_TABLES", "from_variable")  # the admin's allow-list
     db = tmp_path / "vars.db"
     monkeypatch.setenv("AIRFLOW_CONN_SUPPRESSION_DB", _sqlite_conn(db))
     monkeypatch.setenv("AIRFLOW_VAR_LEMLIST_SUPPRESSION_STORE", "sql")

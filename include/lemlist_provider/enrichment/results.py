@@ -9,11 +9,11 @@ deadline passed first).
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter
 from typing import Any
 
+from lemlist_provider import safe_csv
 from lemlist_provider.paths import writing
 
 from .items import INPUT_KEYS
@@ -75,7 +75,7 @@ def write_results(rows: list[dict], path: Any, param: str = "output_path") -> st
     """CSV (``.csv``) or JSON Lines (anything else, e.g. ``.jsonl``), through :func:`paths.writing`."""
     with writing(param, path, "w", newline="", encoding="utf-8") as handle:
         if path.suffix.lower() == ".csv":
-            writer = csv.DictWriter(handle, fieldnames=list(COLUMNS), extrasaction="ignore")
+            writer = safe_csv.DictWriter(handle, fieldnames=list(COLUMNS), extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
         else:

@@ -6,7 +6,6 @@ the merge holds one batch's checkpoint at a time, never the whole file.
 
 from __future__ import annotations
 
-import csv
 import heapq
 import itertools
 import json
@@ -14,6 +13,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from lemlist_provider import safe_csv
 from lemlist_provider.paths import writing
 
 from .checkpoint import Checkpoint
@@ -103,7 +103,7 @@ def write_report(workspace: Workspace, manifest: dict, destination: Any) -> dict
     counts = dict.fromkeys(STATUSES, 0)
     rows = 0
     with writing("output_uri", destination, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = safe_csv.writer(handle)
         writer.writerow(REPORT_COLUMNS)
         for outcome in iter_outcomes(workspace, manifest):
             rows += 1

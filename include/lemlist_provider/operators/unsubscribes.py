@@ -12,7 +12,7 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from lemlist_provider import paths
+from lemlist_provider import allowlists, paths
 from lemlist_provider.operators.base import LemlistBaseOperator, as_bool, given
 from lemlist_provider.unsubscribes import (
     MODES,
@@ -33,7 +33,8 @@ DEFAULT_TABLE = "lemlist_suppression"
 class LemlistUnsubscribeSyncOperator(LemlistBaseOperator):
     """Sync the local suppression list with lemlist's unsubscribes; add-only unless ``mode="mirror"``.
 
-    :param store: ``csv`` (``csv_path``) or ``sql`` (``sql_conn_id`` + ``table``; created if missing)
+    :param store: ``csv`` (``csv_path``) or ``sql`` (``sql_conn_id`` + ``table``; created if missing; both
+        must be on the admin's allow-lists, ``[lemlist] sql_conn_ids`` and ``sql_tables``)
     :param csv_path: the CSV list, inside the output roots (default ``<first output root>/suppression_list.csv``)
     :param mode: ``add_only`` (default: both sides end with the union; nobody is re-subscribed) or ``mirror``
     :param truth: in mirror mode, the side that wins: ``local`` removes from lemlist what the local list does
@@ -103,10 +104,14 @@ class LemlistUnsubscribeSyncOperator(LemlistBaseOperator):
         )
         audit = audit_dir / f"unsubscribe_sync_{paths.safe_name(context.get('run_id') or 'manual')}.csv"
         paths.check_replaceable("audit_dir", audit)
+        sql = (
+            kind == "sql"
+        )  # a SQL target only from the admin's allow-lists ([lemlist] sql_conn_ids, sql_tables)
         try:
             store = open_store(
                 kind, csv_path=paths.output_location("csv_path", csv_path) if kind == "csv" else None,
-                conn_id=given(self.sql_conn_id), table=given(self.table) or DEFAULT_TABLE,
+                conn_id=allowlists.sql_connection("sql_conn_id", given(self.sql_conn_id)) if sql else None,
+                table=allowlists.sql_table("table", given(self.table) or DEFAULT_TABLE) if sql else None,
             )  # fmt: skip
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from None

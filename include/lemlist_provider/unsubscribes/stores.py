@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
+from lemlist_provider.allowlists import SQL_NAME as TABLE_RE
+
 from .normalise import Entry
 
 COLUMNS = ("value", "source", "created_at")
 VALUE_HEADERS = ("value", "email", "unsubscribe", "suppression")
-TABLE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$")
 Row = tuple[str, str, str]
 
 

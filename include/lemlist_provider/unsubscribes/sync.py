@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from lemlist_provider import safe_csv
 from lemlist_provider.figures import http_figures
 from lemlist_provider.paths import writing
 
@@ -314,7 +315,7 @@ def _audit_rows(report: SyncReport, options: SyncOptions) -> Iterator[tuple[str,
 
 def write_audit(path: Any, report: SyncReport, options: SyncOptions) -> str:
     with writing("audit_dir", path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
+        writer = safe_csv.writer(handle, lineterminator="\n")
         writer.writerow(AUDIT_COLUMNS)
         writer.writerows(_audit_rows(report, options))
     return str(path)
