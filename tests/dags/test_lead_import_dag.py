@@ -193,3 +193,27 @@ def test_bad_conf_is_refused(lead_dag):
         lead_dag.test(run_conf={"campaign_id": "not-a-campaign"})
     with pytest.raises(ParamValidationError):
         lead_dag.test(run_conf={"campaign_id": "cam_x", "strategy": "bulk"})
+
+
+def test_unsubscribed_people_are_matched_in_every_spelling(lead_dag, nolimit_sandbox, monkeypatch, tmp_path):
+    """An address on the list in its IDNA form stops its Unicode spelling and the other way round, for
+    whole ``@domain`` entries too; two spellings of one address in the file are one person."""
+    from lemlist_sandbox.seed import add_unsubscribe
+
+    key, campaign_id = _team(nolimit_sandbox, monkeypatch, seed="empty")
+    team = nolimit_sandbox.team(key)
+    for value in ("ada@xn--exmple-cua.de", "bob@exämple.de", "@xn--bcher-kva.example", "@münchen.example"):
+        add_unsubscribe(nolimit_sandbox.sandbox.world, team, value)
+    src = tmp_path / "spellings.csv"
+    src.write_text(
+        "email\nada@exämple.de\nBOB@xn--exmple-cua.de\ncarl@BÜCHER.example\ndora@xn--mnchen-3ya.example\n"
+        "eve@exämple.de\nEVE@XN--EXMPLE-CUA.DE\n",
+        encoding="utf-8",
+    )
+    run = _run(lead_dag, campaign_id=campaign_id, source=str(src), output_uri=str(tmp_path / "out"))
+    assert run.state == "success"
+    rows = _report(tmp_path / "out" / "spellings.results.csv")
+    assert [r["status"] for r in rows] == [
+        "unsubscribed", "unsubscribed", "unsubscribed", "unsubscribed", "imported", "duplicate_in_file",
+    ]  # fmt: skip
+    assert [lead["email"] for lead in team.leads_in_campaign(campaign_id)] == ["eve@exämple.de"]

@@ -82,3 +82,17 @@ def test_mirror_lemlist_truth_removes_local_only_and_pushes_nothing():
 def test_unknown_mode_is_refused():
     with pytest.raises(ValueError):
         plan_sync(Side(), Side(), mode="sync_everything")
+
+
+@pytest.mark.parametrize(
+    ("unicode", "ascii_form"),
+    [("User@Exämple.DE", "user@xn--exmple-cua.de"), ("@Bücher.example", "@XN--BCHER-KVA.example"),
+     ("jörg@straße.de", "JÖRG@xn--strae-oqa.de"), ("x@пример.рф", "x@xn--e1afmkfd.xn--p1ai")],
+)  # fmt: skip
+def test_unicode_and_idna_spellings_are_one_entry(unicode, ascii_form):
+    entry, other = normalise(unicode), normalise(ascii_form)
+    assert isinstance(entry, Entry) and isinstance(other, Entry)
+    assert entry.value == unicode.lower()  # pushed as the list spells it
+    assert entry.key == other.key and entry.kind == other.kind
+    side = _side(unicode, ascii_form)
+    assert len(side.entries) == 1 and side.duplicates == 1
