@@ -111,9 +111,9 @@ def test_bad_files_name_the_file_and_the_problem_and_quote_nothing(bad_lead_file
 def test_checkpoint_survives_a_torn_last_line(tmp_path):
     path = tmp_path / "cp.jsonl"
     with Checkpoint(path) as cp:
-        cp.attempting(1, "a@x.example")
+        cp.attempting([(1, "a@x.example")])
         cp.outcome(1, "a@x.example", "imported", "lea_1")
-        cp.attempting(2, "b@x.example")
+        cp.attempting([(2, "b@x.example")])
     with path.open("a") as handle:
         handle.write('{"row": 2, "email": "b@x.ex')  # killed mid-write
     done, attempted = Checkpoint(path).load()
