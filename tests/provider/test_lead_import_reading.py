@@ -220,3 +220,15 @@ def test_json_lines_rows_with_a_long_line_or_two_fields_for_one_column_are_inval
     rows = _rows(src)
     assert [r.row for r in rows] == [1, 2, 3, 4] and rows[0].lead and rows[3].lead
     assert "longer than 1,048,576 bytes" in rows[1].error and "the lead field email" in rows[2].error
+
+
+def test_a_long_line_that_opens_a_quoted_value_is_refused_not_split_into_rows(tmp_path):
+    """A quote opened on a line over 1 MiB and closed lines later: the lines in between are not rows."""
+    src = tmp_path / "long_quote.csv"
+    with src.open("wb") as handle:
+        handle.write(b'email,note\na@x.example,ok\nb@x.example,"' + b"y" * (2 * 1024 * 1024) + b"\n")
+        handle.write(b"c@x.example,inside the quoted value\n" + b'"\nd@x.example,ok\n')
+    with pytest.raises(
+        LeadFileError, match=r"row 2 \(line 3\) has a line longer than 1,048,576 bytes, in a quoted"
+    ):
+        _statuses(src, tmp_path)

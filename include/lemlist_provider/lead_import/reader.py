@@ -50,23 +50,66 @@ def _open_binary(path: Any) -> IO[bytes]:
 
 
 class _LongLine(Exception):
-    """Line ``line`` was longer than :data:`MAX_LINE_BYTES`; it has been skipped."""
+    """Line ``line`` was longer than :data:`MAX_LINE_BYTES`; it has been skipped. ``open_quote``: it ends
+    inside a quoted CSV value, so the record goes on past it."""
 
-    def __init__(self, line: int) -> None:
+    def __init__(self, line: int, open_quote: bool = False) -> None:
         super().__init__(line)
         self.line = line
+        self.open_quote = open_quote
+
+
+class _QuoteScan:
+    """Whether a CSV line read in pieces ends inside a quoted value (the csv module's rules: a value is quoted
+    when a quote opens it, ``""`` inside it is a quote), using ``bytes.find`` so that 100 MB scan quickly."""
+
+    def __init__(self, delimiter: bytes) -> None:
+        self.delimiter = delimiter
+        self.field_start, self.quoted, self.quote_pending = True, False, False
+
+    def feed(self, chunk: bytes) -> None:
+        i, n = 0, len(chunk)
+        if self.quote_pending and n:  # a quote ended the last piece: doubled, or the value's end
+            self.quote_pending = False
+            if chunk[:1] == b'"':
+                i = 1
+            else:
+                self.quoted = False
+        while i < n:
+            if self.quoted:
+                j = chunk.find(b'"', i)
+                if j < 0:
+                    return
+                if j + 1 == n:
+                    self.quote_pending = True
+                    return
+                if chunk[j + 1 : j + 2] == b'"':
+                    i = j + 2
+                else:
+                    self.quoted, i = False, j + 1
+            elif self.field_start and chunk[i : i + 1] == b'"':
+                self.quoted, self.field_start, i = True, False, i + 1
+            else:
+                j = chunk.find(self.delimiter, i)
+                self.field_start, i = (False, n) if j < 0 else (True, j + 1)
+
+    @property
+    def open(self) -> bool:
+        return self.quoted and not self.quote_pending
 
 
 class _Lines:
     """The lines of a byte stream decoded as UTF-8 (BOM optional) and counted. A line over
     :data:`MAX_LINE_BYTES` is read past in pieces and reported by raising :class:`_LongLine`; a decode error
-    becomes a clear :class:`LeadFileError`."""
+    becomes a clear :class:`LeadFileError`. ``delimiter`` (once known) lets a long line say whether it ends
+    inside a quoted value."""
 
     def __init__(self, raw: IO[bytes], name: str) -> None:
         self._raw = raw
         self._name = name
         self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
         self.number = 0
+        self.delimiter: str | None = None
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -80,10 +123,15 @@ class _Lines:
             raise StopIteration
         self.number += 1
         if len(chunk) > MAX_LINE_BYTES and not chunk.endswith(b"\n"):
-            while chunk and not chunk.endswith(b"\n"):
+            scan = _QuoteScan(self.delimiter.encode()) if self.delimiter else None
+            while chunk:
+                if scan is not None:
+                    scan.feed(chunk)
+                if chunk.endswith(b"\n"):
+                    break
                 chunk = self._raw.readline(1 << 16)
             self._decoder.reset()
-            raise _LongLine(self.number)
+            raise _LongLine(self.number, open_quote=scan is not None and scan.open)
         return self._decode(chunk)
 
     def _decode(self, chunk: bytes, final: bool = False) -> str:
@@ -112,7 +160,8 @@ def _sniff_delimiter(header_line: str) -> str:
 def _unreadable(exc: Exception) -> str:
     """What is wrong with a CSV record, in words (the csv module's own messages are about its parser)."""
     if isinstance(exc, _LongLine):
-        return f"a line longer than {MAX_LINE_BYTES:,} bytes"
+        opens = ", in a quoted value that goes on past it" if exc.open_quote else ""
+        return f"a line longer than {MAX_LINE_BYTES:,} bytes{opens}"
     text = str(exc)
     if "field larger than field limit" in text:
         return f"a value longer than {csv.field_size_limit():,} characters"
@@ -146,7 +195,7 @@ def iter_csv(path: Any) -> Iterator[SourceRow]:
     with _open_binary(path) as raw:
         lines = _Lines(raw, name)
         header_line = _header(lines, name)
-        delimiter = _sniff_delimiter(header_line)
+        delimiter = lines.delimiter = _sniff_delimiter(header_line)
         header = next(csv.reader([header_line], delimiter=delimiter))
         mapping = HeaderMap(header)
         if mapping.duplicates:
@@ -195,7 +244,7 @@ def _records(lines: _Lines, delimiter: str, name: str) -> Iterator[tuple[int, li
         except (_LongLine, csv.Error) as exc:
             first, last = boundary + 1, exc.line if isinstance(exc, _LongLine) else lines.number
             problem = _unreadable(exc)
-            if first != last or "end of data" in str(exc):
+            if first != last or "end of data" in str(exc) or getattr(exc, "open_quote", False):
                 where = f"line {first}" if first == last else f"lines {first} to {last}"
                 raise LeadFileError(
                     f"Lead source {name}: row {row + 1} ({where}) has {problem}: a quote that is never closed "
