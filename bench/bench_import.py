@@ -102,10 +102,11 @@ def import_throughput(leads: int = 600, batch_size: int = 150) -> dict:
     }
 
 
-_MEMORY_PROBE = r"""
+#: the start of every memory probe: imports, the peak reader, the arguments and the baseline peak
+_PROBE_START = r"""
 import csv, json, sys, time
 from pathlib import Path
-from lemlist_provider.lead_import import Unsubscribes, Workspace, iter_source, normalise_email, stage_rows
+from lemlist_provider.lead_import import LeadFileError, Unsubscribes, Workspace, iter_source, normalise_email, stage_rows
 
 def peak_kib():
     # VmHWM: this process's own peak RSS (ru_maxrss would carry the parent's peak across fork/exec)
@@ -117,6 +118,11 @@ def peak_kib():
 source, work = Path(sys.argv[1]), Path(sys.argv[2])
 normalise_email("warm.up@example.com")  # one-off lazy loads of the validator are not per-row memory
 base = peak_kib()
+"""
+
+_MEMORY_PROBE = (
+    _PROBE_START
+    + r"""
 started = time.monotonic()
 manifest = stage_rows(iter_source(source), Workspace(work), batch_size=150,
                       unsubscribes=Unsubscribes(["@blocked.example", "someone@example.com"]))
@@ -128,6 +134,7 @@ loaded = peak_kib()
 print(json.dumps({"base_kib": base, "streamed_kib": streamed, "loaded_kib": loaded, "rows": manifest["total_rows"],
                   "valid": manifest["counts"]["valid"], "list_rows": len(rows), "seconds": seconds}))
 """
+)
 
 
 def import_memory(rows: int = 100_000) -> dict:
@@ -162,20 +169,9 @@ def import_memory(rows: int = 100_000) -> dict:
     }
 
 
-_BOUNDED_PROBE = r"""
-import json, sys
-from pathlib import Path
-from lemlist_provider.lead_import import LeadFileError, Unsubscribes, Workspace, iter_source, normalise_email, stage_rows
-
-def peak_kib():
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmHWM in /proc/self/status")
-
-source, work = Path(sys.argv[1]), Path(sys.argv[2])
-normalise_email("warm.up@example.com")
-base = peak_kib()
+_BOUNDED_PROBE = (
+    _PROBE_START
+    + r"""
 try:
     manifest = stage_rows(iter_source(source), Workspace(work), batch_size=150, unsubscribes=Unsubscribes(["@x.example"]))
     outcome = {"rows": manifest["total_rows"], "counts": manifest["counts"]}
@@ -183,6 +179,7 @@ except LeadFileError as exc:
     outcome = {"refused": str(exc).split(": ", 1)[1][:120]}
 print(json.dumps({"base_kib": base, "peak_kib": peak_kib(), **outcome}))
 """
+)
 
 _MIB = 1024 * 1024
 BOUND_MIB = 64
