@@ -37,6 +37,15 @@ BAD_LEAD_FILES = {
     "header_only.csv": (b"email,firstName\n", "no data rows"),
     "empty.jsonl": (b"", "empty"),
     "no_email.jsonl": (b'{"name": "x"}\n', "no row has an email"),
+    "unterminated_quote.csv": (
+        b'email,note\nfirst@x.example,fine\nsecond@x.example,"opened\nthird@x.example,swallowed\n',
+        "never closed",
+    ),
+    "duplicate_header.csv": (
+        b"email,firstName,Email \nfirst@x.example,Ada,second@x.example\n",
+        "field email",
+    ),
+    "utf16_header.csv": ("email,firstName\nfirst@x.example,Ada\n".encode("utf-16-le"), "NUL characters"),
 }
 
 

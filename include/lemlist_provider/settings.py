@@ -48,13 +48,6 @@ OPTIONS: dict[str, Option] = {
         "may not name one, and uses its storage's default connection.",
         "aws_lemlist",
     ),
-    "import_work_dir": Option(
-        "",
-        "string",
-        "Local folder for the lead import's staged batches and checkpoints when its report goes to object "
-        "storage (a local report keeps them beside it). Empty: the system's temporary folder.",
-        "/var/lib/lemlist/import-work",
-    ),
     "lemlist_conn_ids": Option(
         "lemlist_default",
         "string",
@@ -144,13 +137,6 @@ def output_roots() -> list[str]:
 def storage_conn_ids() -> frozenset[str]:
     """Connection ids a URI Param may name."""
     return frozenset(_list("storage_conn_ids"))
-
-
-def import_work_dir() -> Path:
-    """Where an import whose report goes to object storage keeps its work files (they need append + fsync)."""
-    import tempfile
-
-    return Path(_get("import_work_dir") or tempfile.gettempdir())
 
 
 def _number(key: str, cast: type, minimum: float) -> Any:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from lemlist_provider import safe_csv
+from lemlist_provider.journal import journal_at
 from lemlist_provider.paths import writing
 
 from .checkpoint import Checkpoint
@@ -75,13 +76,8 @@ def _batch_metrics(workspace: Workspace, manifest: dict) -> dict[str, float]:
     first_start: float | None = None
     last_end: float | None = None
     for descriptor in manifest.get("batches", []):
-        path = workspace.metrics_path(int(descriptor["batch"]))
-        if not path.exists():
-            continue
-        for line in path.read_text().splitlines():
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
+        for entry in journal_at(workspace.metrics_path(int(descriptor["batch"]))).read():
+            if not {"started", "ended"} <= set(entry):
                 continue
             for key in totals:
                 totals[key] += float(entry.get(key, 0) or 0)

@@ -18,11 +18,18 @@ from lemlist_provider.unsubscribes import (
     MODES,
     PULLS,
     TRUTHS,
-    RemovalLimitError,
+    MissingSourceError,
+    RemovalLimits,
+    RemovalRefused,
     SyncOptions,
     open_store,
     run_summary_line,
     run_sync,
+)
+from lemlist_provider.unsubscribes.guards import (
+    DEFAULT_MAX_INVALID_PERCENT,
+    DEFAULT_MAX_REMOVAL_PERCENT,
+    DEFAULT_MAX_REMOVALS,
 )
 
 DEFAULT_CSV = "suppression_list.csv"
@@ -41,15 +48,22 @@ class LemlistUnsubscribeSyncOperator(LemlistBaseOperator):
         not hold (never entries the person created: unsubscribe link, bounce, abuse), ``lemlist`` removes
         local rows lemlist does not hold
     :param confirm_removals: mirror removes only with this set; without it the run reports ``would_remove``
-    :param max_removals: a mirror run that would remove more fails before any write
-    :param dry_run: read both sides, plan and audit; change nothing
+    :param max_removal_percent: a confirmed mirror run that would remove more than this share of the other
+        side fails before any write (see ``unsubscribes/guards.py`` for every guard)
+    :param max_removals: the same for an absolute number of removals
+    :param max_invalid_percent: a confirmed mirror run whose source of truth has more invalid rows than this
+        share fails before any write; so does one whose source of truth is empty, or (before anything is
+        read) one whose local file or table does not exist
+    :param dry_run: read both sides, plan and audit (with what a confirmed run would remove, or which guard
+        would refuse it); change nothing
     :param pull: ``export`` (one CSV request for the whole list) or ``paginate`` (100 per request)
     :param audit_dir: folder of the per-run audit CSV, inside the output roots
     """
 
     template_fields: Sequence[str] = (
         *LemlistBaseOperator.template_fields, "store", "csv_path", "sql_conn_id", "table", "mode", "truth",
-        "confirm_removals", "max_removals", "dry_run", "pull", "audit_dir", "bulk_size",
+        "confirm_removals", "max_removal_percent", "max_removals", "max_invalid_percent", "dry_run", "pull",
+        "audit_dir", "bulk_size",
     )  # fmt: skip
     ui_color = "#fde8e8"
 
@@ -63,7 +77,9 @@ class LemlistUnsubscribeSyncOperator(LemlistBaseOperator):
         mode: str = "add_only",
         truth: str = "local",
         confirm_removals: bool = False,
-        max_removals: int = 1000,
+        max_removal_percent: float = DEFAULT_MAX_REMOVAL_PERCENT,
+        max_removals: int = DEFAULT_MAX_REMOVALS,
+        max_invalid_percent: float = DEFAULT_MAX_INVALID_PERCENT,
         dry_run: bool = False,
         pull: str = "export",
         bulk_size: int = 10_000,
@@ -78,7 +94,9 @@ class LemlistUnsubscribeSyncOperator(LemlistBaseOperator):
         self.mode = mode
         self.truth = truth
         self.confirm_removals = confirm_removals
+        self.max_removal_percent = max_removal_percent
         self.max_removals = max_removals
+        self.max_invalid_percent = max_invalid_percent
         self.dry_run = dry_run
         self.pull = pull
         self.bulk_size = bulk_size
@@ -89,9 +107,13 @@ class LemlistUnsubscribeSyncOperator(LemlistBaseOperator):
                                      ("pull", self.pull, PULLS)):  # fmt: skip
             if value not in allowed:
                 raise AirflowFailException(f"{name} must be one of {allowed}, not {value!r}")
+        limits = RemovalLimits(
+            max_removal_percent=float(self.max_removal_percent), max_removals=int(self.max_removals),
+            max_invalid_percent=float(self.max_invalid_percent),
+        )  # fmt: skip
         return SyncOptions(
             mode=self.mode, truth=self.truth, dry_run=as_bool(self.dry_run),
-            confirm_removals=as_bool(self.confirm_removals), max_removals=int(self.max_removals), pull=self.pull,
+            confirm_removals=as_bool(self.confirm_removals), limits=limits, pull=self.pull,
             bulk_size=int(self.bulk_size),
         )  # fmt: skip
 
@@ -120,8 +142,14 @@ class LemlistUnsubscribeSyncOperator(LemlistBaseOperator):
         )
         try:
             summary = run_sync(self.hook, store, options, audit, self.log)
-        except RemovalLimitError as exc:
+        except (MissingSourceError, RemovalRefused) as exc:  # the same inputs would fail the same way
             raise AirflowFailException(str(exc)) from None
+        if summary["removal_refused"]:
+            self.log.warning(
+                "%s (a confirmed run would fail here; see %s)",
+                summary["removal_refused"],
+                summary["audit_file"],
+            )
         if summary["removals_pending"]:
             self.log.warning(
                 "mirror: %d removal(s) planned but not applied (set confirm_removals after checking the audit "
