@@ -6,6 +6,10 @@
   >= 0.90. The end-to-end figure (validate + report + task overhead included) is recorded beside it.
 - ``import_memory``: peak RSS growth while validating and staging a generated 100,000-row CSV, divided by
   the file size; the baseline is ``list(csv.DictReader(...))`` of the same file in the same process.
+- ``import_memory_bounded``: peak RSS growth over the baseline while validating hostile files (one line of
+  100 MB, a quoted value of 100 MB over many lines, a quote never closed before 1,000,000 more lines,
+  100,000 rows with NUL bytes) and 100,000 ordinary rows, each in a process of its own: the worst growth
+  divided by 64 MiB, target <= 1.0 whatever the file.
 """
 
 from __future__ import annotations
@@ -98,10 +102,11 @@ def import_throughput(leads: int = 600, batch_size: int = 150) -> dict:
     }
 
 
-_MEMORY_PROBE = r"""
+#: the start of every memory probe: imports, the peak reader, the arguments and the baseline peak
+_PROBE_START = r"""
 import csv, json, sys, time
 from pathlib import Path
-from lemlist_provider.lead_import import Unsubscribes, Workspace, iter_source, normalise_email, stage_rows
+from lemlist_provider.lead_import import LeadFileError, Unsubscribes, Workspace, iter_source, normalise_email, stage_rows
 
 def peak_kib():
     # VmHWM: this process's own peak RSS (ru_maxrss would carry the parent's peak across fork/exec)
@@ -113,6 +118,11 @@ def peak_kib():
 source, work = Path(sys.argv[1]), Path(sys.argv[2])
 normalise_email("warm.up@example.com")  # one-off lazy loads of the validator are not per-row memory
 base = peak_kib()
+"""
+
+_MEMORY_PROBE = (
+    _PROBE_START
+    + r"""
 started = time.monotonic()
 manifest = stage_rows(iter_source(source), Workspace(work), batch_size=150,
                       unsubscribes=Unsubscribes(["@blocked.example", "someone@example.com"]))
@@ -124,6 +134,7 @@ loaded = peak_kib()
 print(json.dumps({"base_kib": base, "streamed_kib": streamed, "loaded_kib": loaded, "rows": manifest["total_rows"],
                   "valid": manifest["counts"]["valid"], "list_rows": len(rows), "seconds": seconds}))
 """
+)
 
 
 def import_memory(rows: int = 100_000) -> dict:
@@ -158,4 +169,76 @@ def import_memory(rows: int = 100_000) -> dict:
     }
 
 
-BENCHMARKS = {"import_throughput": import_throughput, "import_memory": import_memory}
+_BOUNDED_PROBE = (
+    _PROBE_START
+    + r"""
+try:
+    manifest = stage_rows(iter_source(source), Workspace(work), batch_size=150, unsubscribes=Unsubscribes(["@x.example"]))
+    outcome = {"rows": manifest["total_rows"], "counts": manifest["counts"]}
+except LeadFileError as exc:
+    outcome = {"refused": str(exc).split(": ", 1)[1][:120]}
+print(json.dumps({"base_kib": base, "peak_kib": peak_kib(), **outcome}))
+"""
+)
+
+_MIB = 1024 * 1024
+BOUND_MIB = 64
+
+
+def _hostile_files(folder: Path) -> dict[str, Path]:
+    """The files of ``import_memory_bounded``, written in pieces (this process never holds one)."""
+    header = b"email,firstName,Notes\n"
+    few, more = (b"".join(f"{p}{i}@rows.example,R{i},ok\n".encode() for i in range(10)) for p in ("r", "s"))
+    files = {name: folder / f"{name}.csv" for name in
+             ("rows_100k", "line_100mb", "quoted_value_100mb", "quote_never_closed", "nul_rows_100k")}  # fmt: skip
+    _write_leads(files["rows_100k"], 100_000, "ok")
+    with files["line_100mb"].open("wb") as handle:
+        handle.write(header + few + b"long@rows.example,Long,")
+        for _ in range(100):
+            handle.write(b"x" * _MIB)
+        handle.write(b"\n" + more)
+    with files["quoted_value_100mb"].open("wb") as handle:
+        handle.write(header + few + b'quoted@rows.example,Q,"\n')
+        for _ in range(100):
+            handle.write(b"y" * (_MIB - 1) + b"\n")
+        handle.write(b'"\n' + more)
+    with files["quote_never_closed"].open("wb") as handle:
+        handle.write(header + few + b'open@rows.example,O,"never closed\n')
+        for block in range(100):
+            handle.write(b"".join(f"z{block}-{i}@rows.example,Z,ok\n".encode() for i in range(10_000)))
+    with files["nul_rows_100k"].open("wb") as handle:
+        handle.write(header)
+        for block in range(10):
+            handle.write(b"".join(f"n{block}-{i}@rows.example,N\x00,ok\n".encode() for i in range(10_000)))
+    return files
+
+
+def import_memory_bounded() -> dict:
+    figures: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, path in _hostile_files(Path(tmp)).items():
+            env = dict(os.environ, PYTHONPATH=str(ROOT / "include"))
+            out = subprocess.run(
+                [PYTHON, "-c", _BOUNDED_PROBE, str(path), str(Path(tmp) / f"work-{name}")],
+                env=env, capture_output=True, text=True, check=True, timeout=900,
+            )  # fmt: skip
+            probe = json.loads(out.stdout.strip().splitlines()[-1])
+            growth = (probe["peak_kib"] - probe["base_kib"]) / 1024
+            figures[name] = {"file_mib": round(path.stat().st_size / _MIB, 1), "peak_growth_mib": round(growth, 1),
+                             **{k: probe[k] for k in ("rows", "counts", "refused") if k in probe}}  # fmt: skip
+            path.unlink()
+    worst = max(f["peak_growth_mib"] for f in figures.values())
+    ratio = round(worst / BOUND_MIB, 3)
+    return {
+        "figures": {"worst_peak_growth_mib": worst, **figures},
+        "ratio": ratio,
+        "target": f"<= 1.0 (worst peak RSS growth / {BOUND_MIB} MiB)",
+        "passed": ratio <= 1.0,
+    }
+
+
+BENCHMARKS = {
+    "import_throughput": import_throughput,
+    "import_memory": import_memory,
+    "import_memory_bounded": import_memory_bounded,
+}

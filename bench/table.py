@@ -22,6 +22,10 @@ ROWS = {
         ["leads_per_second", "end_to_end_leads_per_second", "server_429s"],
     ),
     "import_memory": ("validating 100,000 rows: peak RSS growth ÷ file size", ["streaming_vs_list"]),
+    "import_memory_bounded": (
+        "hostile files (100 MB line, 100 MB quoted value, quote never closed, NUL rows): worst growth ÷ 64 MiB",
+        ["worst_peak_growth_mib"],
+    ),
     "enrichment": ("1,000 enrichments: ideal requests ÷ requests used", []),
     "export_stream": ("200 MB export download: peak RSS growth ÷ file size", []),
     "unsubscribe_sync": ("100,000 entries each side", []),

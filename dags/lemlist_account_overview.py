@@ -9,6 +9,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag
 
+from lemlist_provider import allowlists
 from lemlist_provider.dag_args import count, lemlist_dag, text
 from lemlist_provider.operators.account import LemlistAccountOverviewOperator
 
@@ -18,7 +19,12 @@ from lemlist_provider.operators.account import LemlistAccountOverviewOperator
     schedule="@daily",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     params={
-        "lemlist_conn_id": text("lemlist connection", "Airflow connection id", default="lemlist_default"),
+        "lemlist_conn_id": text(
+            "lemlist connection",
+            "Airflow connection id, one of the admin's [lemlist] lemlist_conn_ids.",
+            default="lemlist_default",
+            examples=allowlists.examples("lemlist_conn_ids"),
+        ),
         "min_credits": count(
             0, "Minimum credits", "Fail the run when fewer credits than this are left (0 = never)."
         ),

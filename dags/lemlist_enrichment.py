@@ -5,8 +5,10 @@ check_credits → request_enrichments → wait_for_enrichments (deferred: no wor
 Two DAGs share this shape: ``lemlist_enrichment`` (manual: a campaign or a file, from the trigger form) and
 ``lemlist_enrichment_new_leads`` (daily: the leads of every running campaign that no earlier run enriched;
 results are written back on the leads, which is what marks them as done for the next run).
-Every task runs in the ``lemlist_api`` pool. Starting enrichments spends credits and is never resent: a
-retried request task reads its ledger and only starts what its earlier try did not.
+Every task runs in the ``lemlist_api`` pool. Starting enrichments spends credits, so each person is charged
+at most once: every start is recorded in a ledger beside the results before it is sent, a retried request
+task (on any worker) only starts what its earlier tries did not, and a start whose answer was lost is
+reported ``outcome_unknown`` rather than resent, unless ``resend_unknown`` is set on purpose.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ COMMON_PARAMS = {
     "enrichments": Param(["find_email"], type="array", items={"type": "string", "enum": sorted(ENRICHMENTS)},
                          title="Enrichments", description="Each one costs credits per input."),
     "force": flag("Force", "Re-enrich leads lemlist (or an earlier run) already enriched."),
+    "resend_unknown": flag("Resend unknown starts", "Send again the starts of this run whose answer was lost "
+                           "(reported outcome_unknown). They may already be charged: lemlist may charge twice."),
     "max_credits": count(None, "Max credits", "Never spend more than this in one run."),
     "on_insufficient_credits": choice("fail", ["fail", "partial"], "Too few credits",
                                       "fail: spend nothing; partial: enrich what fits."),
@@ -84,6 +88,7 @@ def enrichment_dag(
             **inputs,
             enrichments="{{ params.enrichments }}",
             force="{{ params.force }}",
+            resend_unknown="{{ params.resend_unknown }}",
             max_credits="{{ params.max_credits }}",
             on_insufficient_credits="{{ params.on_insufficient_credits }}",
             output_path="{{ params.output }}",

@@ -2,9 +2,12 @@
 
 sync (pool ``lemlist_api``) → summary. Add-only by default: both sides end with the union and nobody is
 re-subscribed. ``mirror`` also removes, but only with ``confirm_removals`` (a mirror run without it reports
-what it would remove). The local side is a CSV file inside the output roots (the sync writes it) or a SQL
-table; empty params fall back to the Variables ``lemlist_suppression_store`` / ``_csv_path`` / ``_conn_id`` /
-``_table``, then to ``output/suppression_list.csv``. Every run writes an audit CSV.
+what it would remove), only from an existing local list, and only when the plan passes the guards: a
+source of truth that is empty or has too many invalid rows, or removals above ``max_removal_percent`` of the
+other side or above ``max_removals``, fail the run before anything is written. The local side is a CSV file
+inside the output roots (the sync writes it) or a SQL table (a connection and a table from the admin's
+allow-lists); empty params fall back to the Variables ``lemlist_suppression_store`` / ``_csv_path`` /
+``_conn_id`` / ``_table``, then to ``output/suppression_list.csv``. Every run writes an audit CSV.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from datetime import timedelta
 
 from airflow.sdk import dag, task
 
-from lemlist_provider.dag_args import choice, count, flag, lemlist_dag, text
+from lemlist_provider import allowlists
+from lemlist_provider.dag_args import choice, count, flag, lemlist_dag, percent, text
 from lemlist_provider.operators.unsubscribes import LemlistUnsubscribeSyncOperator
 from lemlist_provider.unsubscribes import run_summary
 
@@ -36,12 +40,15 @@ from lemlist_provider.unsubscribes import run_summary
         ),
         "sql_conn_id": text(
             "SQL connection",
-            "Any Airflow SQL connection (sqlite, postgres, ...). Empty: Variable "
-            "lemlist_suppression_conn_id, else suppression_db.",
+            "An Airflow SQL connection (sqlite, postgres, ...) among the admin's [lemlist] sql_conn_ids. "
+            "Empty: Variable lemlist_suppression_conn_id, else suppression_db.",
+            examples=allowlists.examples("sql_conn_ids"),
         ),
         "table": text(
             "Table",
-            "Created if missing. Empty: Variable lemlist_suppression_table, else lemlist_suppression.",
+            "Created if missing (a mirror run needs it to exist); a name the admin's [lemlist] sql_tables "
+            "allows (by default lemlist_*). Empty: Variable lemlist_suppression_table, else lemlist_suppression.",
+            examples=allowlists.examples("sql_tables") or ["lemlist_suppression"],
         ),
         "mode": choice(
             "add_only",
@@ -58,8 +65,20 @@ from lemlist_provider.unsubscribes import run_summary
         "confirm_removals": flag(
             "Mirror: apply removals", "Without it a mirror run only reports would_remove."
         ),
+        "max_removal_percent": percent(
+            5.0,
+            "Mirror: max removals (% of the other side)",
+            "Refuse (before any write) a mirror run that would remove a larger share of the other side. Raise "
+            "it on purpose after checking the refused rows of a dry run's audit file.",
+        ),
         "max_removals": count(
             1000, "Mirror: max removals", "Refuse (before any write) a mirror run that would remove more."
+        ),
+        "max_invalid_percent": percent(
+            1.0,
+            "Mirror: max invalid rows (%)",
+            "Refuse (before any write) a mirror run whose source of truth has a larger share of invalid rows "
+            "(a wrong value column reads as all invalid).",
         ),
         "dry_run": flag("Dry run", "Plan and audit; change nothing."),
         "pull": choice(
@@ -85,7 +104,9 @@ def lemlist_unsubscribe_sync():
         mode="{{ params.mode }}",
         truth="{{ params.truth }}",
         confirm_removals="{{ params.confirm_removals }}",
+        max_removal_percent="{{ params.max_removal_percent }}",
         max_removals="{{ params.max_removals }}",
+        max_invalid_percent="{{ params.max_invalid_percent }}",
         dry_run="{{ params.dry_run }}",
         pull="{{ params.pull }}",
         audit_dir="{{ params.audit_dir }}",

@@ -1,7 +1,9 @@
 """Apply ``airflow_settings.yaml`` (Astro CLI format) to the Airflow configured by ``AIRFLOW_HOME``.
 
 The Astro CLI is not needed: connections, pools and variables are written through Airflow's own models.
-``${VAR:-default}`` in the file is expanded from the environment, so keys never live in the file.
+``${VAR:-default}`` in the file is expanded from the environment, so keys never live in the file. A lemlist
+key (``LEMLIST_API_KEY``) given without ``LEMLIST_BASE_URL`` goes with lemlist's real API, never with the
+file's sandbox default: a real key must not be sent to whatever listens on the sandbox's port.
 
     python scripts/apply_settings.py [--migrate] [airflow_settings.yaml]
 
@@ -15,6 +17,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -22,18 +25,30 @@ import yaml
 _VAR = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
 
 
-def expand(value):
+def settings_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables the file is expanded with: ``environ``, plus lemlist's real API as ``LEMLIST_BASE_URL``
+    when a key is set and no URL is."""
+    from lemlist_provider.hooks.transport import LEMLIST_API
+
+    env = dict(environ)
+    if env.get("LEMLIST_API_KEY") and not env.get("LEMLIST_BASE_URL"):
+        env["LEMLIST_BASE_URL"] = LEMLIST_API
+    return env
+
+
+def expand(value, env: Mapping[str, str]):
     if isinstance(value, str):
-        return _VAR.sub(lambda m: os.environ.get(m.group(1)) or (m.group(2) or ""), value)
+        return _VAR.sub(lambda m: env.get(m.group(1)) or (m.group(2) or ""), value)
     if isinstance(value, dict):
-        return {k: expand(v) for k, v in value.items()}
+        return {k: expand(v, env) for k, v in value.items()}
     if isinstance(value, list):
-        return [expand(v) for v in value]
+        return [expand(v, env) for v in value]
     return value
 
 
-def load_settings(path: Path) -> dict:
-    return expand(yaml.safe_load(path.read_text()) or {}).get("airflow", {}) or {}
+def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> dict:
+    env = settings_environment(os.environ if environ is None else environ)
+    return expand(yaml.safe_load(path.read_text()) or {}, env).get("airflow", {}) or {}
 
 
 def apply(settings: dict) -> list[str]:

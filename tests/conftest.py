@@ -37,6 +37,15 @@ BAD_LEAD_FILES = {
     "header_only.csv": (b"email,firstName\n", "no data rows"),
     "empty.jsonl": (b"", "empty"),
     "no_email.jsonl": (b'{"name": "x"}\n', "no row has an email"),
+    "unterminated_quote.csv": (
+        b'email,note\nfirst@x.example,fine\nsecond@x.example,"opened\nthird@x.example,swallowed\n',
+        "never closed",
+    ),
+    "duplicate_header.csv": (
+        b"email,firstName,Email \nfirst@x.example,Ada,second@x.example\n",
+        "field email",
+    ),
+    "utf16_header.csv": ("email,firstName\nfirst@x.example,Ada\n".encode("utf-16-le"), "NUL characters"),
 }
 
 
@@ -59,6 +68,27 @@ def storage_roots(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("AIRFLOW__LEMLIST__INPUT_ROOTS", f"include/data,{tmp_path}")
     monkeypatch.setenv("AIRFLOW__LEMLIST__OUTPUT_ROOTS", f"{tmp_path},output")
     return tmp_path
+
+
+@pytest.fixture(scope="module")
+def shipped_dags() -> dict:
+    """The project's DAGs by id, parsed from ``dags/`` as the DAG processor would."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert not bag.import_errors, bag.import_errors
+    return bag.dags
+
+
+@pytest.fixture
+def form_defaults():
+    """``form_defaults(dag)``: the trigger form's defaults, ``campaign_id`` left out. ``dag.test`` keeps the
+    previous run's conf, so a test that types into the form starts every run from these."""
+
+    def defaults(dag) -> dict:
+        return {name: dag.params.get_param(name).value for name in dag.params if name != "campaign_id"}
+
+    return defaults
 
 
 @pytest.fixture(scope="session")

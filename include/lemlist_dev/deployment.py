@@ -30,13 +30,13 @@ from typing import Any
 
 import requests
 
+from lemlist_provider.hooks.transport import LEMLIST_API as REAL_LEMLIST_URL
 from lemlist_sandbox import DEMO_KEY, SandboxServer, free_port
 
 from . import PROJECT
 from .processes import ProcessGroup, stop_all
 from .rest import TERMINAL_RUN_STATES, AirflowClient
 
-REAL_LEMLIST_URL = "https://api.lemlist.com/api"
 ADMIN_USER = "admin"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))  # this venv's, whatever PATH says

@@ -72,3 +72,8 @@ def seconds(default: float, title: str, description: str, minimum: float = 0) ->
     """A duration; poll delays under the admin's floor (``[lemlist] min_poll_seconds``) are raised to it when
     the task runs, whatever the form said."""
     return Param(default, type="number", minimum=minimum, title=title, description=description)
+
+
+def percent(default: float, title: str, description: str) -> Param:
+    """A share in percent, 0 to 100."""
+    return Param(default, type="number", minimum=0, maximum=100, title=title, description=description)

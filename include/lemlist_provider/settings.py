@@ -1,10 +1,12 @@
 """Admin configuration of the provider: the Airflow config section ``[lemlist]``.
 
 Whoever may trigger a DAG in the UI may often edit Variables, but not the deployment's configuration, so the
-limits on what a trigger form may ask for live here: where files may be read and written, which storage
-connections a URI may name, how often a wait may poll. Set them in ``airflow.cfg`` or as
+limits on what a trigger form may ask for live here: where files may be read and written, which storage,
+lemlist and SQL connections and which tables a run may use, whether CSV files keep spreadsheet formulas, how
+often a wait may poll; and the webhook receiver's limits. Set them in ``airflow.cfg`` or as
 ``AIRFLOW__LEMLIST__<KEY>`` environment variables; they are read on every use, never cached, so what a task
 sees is what its process was deployed with. The defaults make the project work as shipped (``make demo``).
+The checks that apply the allow-lists are in :mod:`lemlist_provider.allowlists`.
 """
 
 from __future__ import annotations
@@ -46,12 +48,96 @@ OPTIONS: dict[str, Option] = {
         "may not name one, and uses its storage's default connection.",
         "aws_lemlist",
     ),
-    "import_work_dir": Option(
+    "lemlist_conn_ids": Option(
+        "lemlist_default",
+        "string",
+        "Comma-separated lemlist connection ids a task may use (every operator's lemlist_conn_id, checked "
+        "before any request) and the webhook receiver may verify events with (?conn_id=).",
+        "lemlist_default, lemlist_team_b",
+    ),
+    "sql_conn_ids": Option(
+        "suppression_db, lemlist_warehouse",
+        "string",
+        "Comma-separated SQL connection ids a DAG may read and write tables through (the unsubscribe sync's "
+        "sql_conn_id, the warehouse).",
+        "suppression_db, lemlist_warehouse",
+    ),
+    "sql_tables": Option(
+        "lemlist_*, lemcal_*",
+        "string",
+        "Comma-separated table names a DAG may create, fill or empty in those connections; * matches any "
+        "characters (lemlist_* is every table whose name starts with lemlist_), case-insensitively. A "
+        "schema-qualified name (schema.table) must be listed as such.",
+        "lemlist_*, crm.optout",
+    ),
+    "neutralise_csv_formulas": Option(
+        "True",
+        "boolean",
+        "Prefix with ' every CSV cell the provider writes that starts with = + - @ tab or carriage return "
+        "(reports, results, audit files, campaign exports), so a spreadsheet shows it as text instead of "
+        "running it as a formula. False writes cells raw.",
+        "False",
+    ),
+    "webhook_conn_id": Option(
+        "lemlist_default",
+        "string",
+        "lemlist connection whose webhook_secret verifies webhook events that name no ?conn_id=; it must also "
+        "be in lemlist_conn_ids.",
+        "lemlist_default",
+    ),
+    "webhook_max_body_bytes": Option(
+        "262144",
+        "integer",
+        "Webhook bodies above this many bytes are answered 413.",
+        "1048576",
+    ),
+    "webhook_retention_days": Option(
+        "30",
+        "integer",
+        "Stored webhook events older than this many days are deleted (also the deduplication window).",
+        "90",
+    ),
+    "webhook_receiver_url": Option(
         "",
         "string",
-        "Local folder for the lead import's staged batches and checkpoints when its report goes to object "
-        "storage (a local report keeps them beside it). Empty: the system's temporary folder.",
-        "/var/lib/lemlist/import-work",
+        "The webhook receiver's public URL, https://<airflow>/lemlist/webhooks: where lemlist_webhooks_setup "
+        "points lemlist's hooks and where enrichments call back. Empty: no hook can be registered and "
+        "enrichments are polled only. Not a form field: the hooks send the webhook secret to this URL.",
+        "https://airflow.example.com/lemlist/webhooks",
+    ),
+    "webhook_owner": Option(
+        "default",
+        "string",
+        "Tag of the hooks this deployment registers (airflow_lemlist=<owner> in their URL); only hooks with it "
+        "are ever deleted. Give staging and production different owners.",
+        "production",
+    ),
+    "webhook_gc_freeze": Option(
+        "True",
+        "boolean",
+        "At its first event the receiver freezes the API server's objects out of Python's garbage collector "
+        "(gc.freeze), so full collections over that heap no longer hold requests for hundreds of ms.",
+        "False",
+    ),
+    "events_suppress_bounces": Option(
+        "True",
+        "boolean",
+        "lemlist_unsubscribe_events also runs on bounce events and adds hard-bounced addresses to the local "
+        "suppression list.",
+        "False",
+    ),
+    "reply_handoff_conn_id": Option(
+        "",
+        "string",
+        "SQL connection of lemlist_reply_handoff's table (it must be in sql_conn_ids). Empty: a SQLite file "
+        "lemlist_reply_handoff.sqlite in the first output root.",
+        "crm_db",
+    ),
+    "reply_handoff_table": Option(
+        "lemlist_reply_handoff",
+        "string",
+        "Table lemlist_reply_handoff upserts leads into (created if missing; it must match sql_tables).",
+        "lemlist_reply_handoff",
     ),
     "min_poll_seconds": Option(
         "5",
@@ -95,19 +181,80 @@ def storage_conn_ids() -> frozenset[str]:
     return frozenset(_list("storage_conn_ids"))
 
 
-def import_work_dir() -> Path:
-    """Where an import whose report goes to object storage keeps its work files (they need append + fsync)."""
-    import tempfile
-
-    return Path(_get("import_work_dir") or tempfile.gettempdir())
+def _number(key: str, cast: type, minimum: float) -> Any:
+    """A numeric key; a value that is not a number, or is below ``minimum``, is the safe default instead."""
+    default = cast(OPTIONS[key].default)
+    try:
+        value = cast(_get(key).strip())
+    except ValueError:
+        return default
+    return value if value >= minimum else default
 
 
 def min_poll_seconds() -> float:
     """The floor of every poll interval; a value that is not a number falls back to the default."""
-    try:
-        return max(0.0, float(_get("min_poll_seconds")))
-    except ValueError:
-        return float(OPTIONS["min_poll_seconds"].default)
+    return _number("min_poll_seconds", float, 0.0)
+
+
+def lemlist_conn_ids() -> list[str]:
+    """The lemlist connections tasks and the webhook receiver may use, in the admin's order."""
+    return _list("lemlist_conn_ids")
+
+
+def sql_conn_ids() -> list[str]:
+    """The SQL connections a DAG may reach tables through."""
+    return _list("sql_conn_ids")
+
+
+def sql_tables() -> list[str]:
+    """Table names (``*`` patterns allowed) a DAG may create, fill or empty."""
+    return _list("sql_tables")
+
+
+def neutralise_csv_formulas() -> bool:
+    """Whether CSV cells that a spreadsheet would run as formulas get a ``'`` prefix; anything but a clear
+    "off" (``false``, ``0``, ``no``, ``off``) keeps the guard on."""
+    return _flag("neutralise_csv_formulas")
+
+
+def webhook_conn_id() -> str:
+    """The connection whose secret verifies webhook events that name none."""
+    return _get("webhook_conn_id").strip() or OPTIONS["webhook_conn_id"].default
+
+
+def webhook_max_body_bytes() -> int:
+    return _number("webhook_max_body_bytes", int, 1)
+
+
+def webhook_retention_days() -> int:
+    return _number("webhook_retention_days", int, 1)
+
+
+def _flag(key: str) -> bool:
+    """A boolean key: anything but a clear "off" (``false``, ``0``, ``no``, ``off``) is on."""
+    return _get(key).strip().lower() not in ("false", "0", "no", "off")
+
+
+def webhook_receiver_url() -> str:
+    return _get("webhook_receiver_url").strip()
+
+
+def webhook_owner() -> str:
+    return _get("webhook_owner").strip() or OPTIONS["webhook_owner"].default
+
+
+def webhook_gc_freeze() -> bool:
+    return _flag("webhook_gc_freeze")
+
+
+def events_suppress_bounces() -> bool:
+    return _flag("events_suppress_bounces")
+
+
+def reply_handoff_target() -> tuple[str, str]:
+    """``(conn_id, table)`` of the reply hand-off; an empty ``conn_id`` means the default SQLite file."""
+    table = _get("reply_handoff_table").strip() or OPTIONS["reply_handoff_table"].default
+    return _get("reply_handoff_conn_id").strip(), table
 
 
 def poll_floor(seconds: Any, floor: float | None = None) -> float:
@@ -119,7 +266,8 @@ def provider_config() -> dict:
     """The ``config`` entry of ``get_provider_info()``: the section as ``airflow config list`` shows it."""
     return {
         SECTION: {
-            "description": "Limits an admin sets on what the lemlist DAGs' trigger forms may ask for.",
+            "description": "Limits an admin sets on what the lemlist DAGs' trigger forms may ask for, and the "
+            "webhook receiver's settings.",
             "options": {
                 key: {
                     "description": option.description,

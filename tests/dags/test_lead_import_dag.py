@@ -193,3 +193,52 @@ def test_bad_conf_is_refused(lead_dag):
         lead_dag.test(run_conf={"campaign_id": "not-a-campaign"})
     with pytest.raises(ParamValidationError):
         lead_dag.test(run_conf={"campaign_id": "cam_x", "strategy": "bulk"})
+
+
+def test_unsubscribed_people_are_matched_in_every_spelling(lead_dag, nolimit_sandbox, monkeypatch, tmp_path):
+    """An address on the list in its IDNA form stops its Unicode spelling and the other way round, for
+    whole ``@domain`` entries too; two spellings of one address in the file are one person."""
+    from lemlist_sandbox.seed import add_unsubscribe
+
+    key, campaign_id = _team(nolimit_sandbox, monkeypatch, seed="empty")
+    team = nolimit_sandbox.team(key)
+    for value in ("ada@xn--exmple-cua.de", "bob@exämple.de", "@xn--bcher-kva.example", "@münchen.example"):
+        add_unsubscribe(nolimit_sandbox.sandbox.world, team, value)
+    src = tmp_path / "spellings.csv"
+    src.write_text(
+        "email\nada@exämple.de\nBOB@xn--exmple-cua.de\ncarl@BÜCHER.example\ndora@xn--mnchen-3ya.example\n"
+        "eve@exämple.de\nEVE@XN--EXMPLE-CUA.DE\n",
+        encoding="utf-8",
+    )
+    run = _run(lead_dag, campaign_id=campaign_id, source=str(src), output_uri=str(tmp_path / "out"))
+    assert run.state == "success"
+    rows = _report(tmp_path / "out" / "spellings.results.csv")
+    assert [r["status"] for r in rows] == [
+        "unsubscribed", "unsubscribed", "unsubscribed", "unsubscribed", "imported", "duplicate_in_file",
+    ]  # fmt: skip
+    assert [lead["email"] for lead in team.leads_in_campaign(campaign_id)] == ["eve@exämple.de"]
+
+
+def test_hostile_rows_are_reported_invalid_and_the_report_counts_every_row(
+    lead_dag, nolimit_sandbox, monkeypatch, tmp_path
+):
+    key, campaign_id = _team(nolimit_sandbox, monkeypatch, seed="empty")
+    src = tmp_path / "hostile.csv"
+    with src.open("wb") as handle:
+        handle.write(b"email,firstName,Notes\n")
+        handle.write(b"one@x.example,One,ok\n")
+        handle.write(b"two@x.example,Two," + b"a" * 200_000 + b"\n")  # over the csv module's field limit
+        handle.write(b"three@x.example,Th\x00ree,ok\n")  # a NUL byte
+        handle.write(b"four@x.example,Four," + b"b" * (3 * 1024 * 1024) + b"\n")  # a 3 MB line
+        handle.write(b"five@x.example,Five,ok\n")
+    run = _run(lead_dag, campaign_id=campaign_id, source=str(src), output_uri=str(tmp_path / "out"))
+    assert run.state == "success"
+    rows = _report(tmp_path / "out" / "hostile.results.csv")
+    assert [(r["row_number"], r["status"]) for r in rows] == [
+        ("1", "imported"), ("2", "invalid"), ("3", "invalid"), ("4", "invalid"), ("5", "imported"),
+    ]  # fmt: skip
+    assert "longer than 131,072 characters" in rows[1]["reason"] and "NUL" in rows[2]["reason"]
+    assert _summary(run)["total_rows"] == 5
+    assert sorted(lead["email"] for lead in nolimit_sandbox.team(key).leads_in_campaign(campaign_id)) == [
+        "five@x.example", "one@x.example",
+    ]  # fmt: skip

@@ -17,20 +17,6 @@ ROOT = Path(__file__).resolve().parents[2]
 FOREIGN = "not written by a lemlist pipeline"
 
 
-@pytest.fixture(scope="module")
-def dags():
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(ROOT / "dags"))
-    assert not bag.import_errors, bag.import_errors
-    return bag.dags
-
-
-def _defaults(dag) -> dict:
-    """``dag.test`` keeps the previous run's conf: start every run from the form's defaults."""
-    return {name: dag.params.get_param(name).value for name in dag.params if name != "campaign_id"}
-
-
 def _failed_at_once(run, task_id: str, capfd, param: str, value: str | None = None) -> str:
     """The run failed in ``task_id`` on its first try, naming the Param and the value and the allowed roots
     (or, with no value, saying the Param names a file the pipeline did not write)."""
@@ -55,10 +41,12 @@ def campaign(sandbox, lemlist_conn) -> tuple:
 
 
 @pytest.mark.parametrize("source", ["/etc/passwd", "/proc/self/environ"])
-def test_import_source_outside_the_input_roots(dags, campaign, capfd, source, lemlist_conn):
+def test_import_source_outside_the_input_roots(
+    shipped_dags, form_defaults, campaign, capfd, source, lemlist_conn
+):
     team, campaign_id = campaign
-    dag = dags["lemlist_lead_import"]
-    run = dag.test(run_conf={**_defaults(dag), "campaign_id": campaign_id, "source": source})
+    dag = shipped_dags["lemlist_lead_import"]
+    run = dag.test(run_conf={**form_defaults(dag), "campaign_id": campaign_id, "source": source})
     text = _failed_at_once(run, "validate", capfd, "source", source)
     assert "root:x:0:0" not in text and lemlist_conn not in text  # neither passwd nor the environment
     assert [lead["email"] for lead in team.leads_in_campaign(campaign_id)] == [
@@ -66,27 +54,31 @@ def test_import_source_outside_the_input_roots(dags, campaign, capfd, source, le
     ]  # the seeded one
 
 
-def test_import_symlink_and_dot_dot_are_resolved_first(dags, campaign, capfd, storage_roots):
+def test_import_symlink_and_dot_dot_are_resolved_first(
+    shipped_dags, form_defaults, campaign, capfd, storage_roots
+):
     _, campaign_id = campaign
-    dag = dags["lemlist_lead_import"]
+    dag = shipped_dags["lemlist_lead_import"]
     link = storage_roots / "leads.csv"
     link.symlink_to("/etc/passwd")
-    run = dag.test(run_conf={**_defaults(dag), "campaign_id": campaign_id, "source": str(link)})
+    run = dag.test(run_conf={**form_defaults(dag), "campaign_id": campaign_id, "source": str(link)})
     assert "root:x:0:0" not in _failed_at_once(run, "validate", capfd, "source", str(link))
     escape = f"{storage_roots}/../elsewhere"
     run = dag.test(
-        run_conf={**_defaults(dag), "campaign_id": campaign_id, "leads": ["a@b.io"], "output_uri": escape}
+        run_conf={**form_defaults(dag), "campaign_id": campaign_id, "leads": ["a@b.io"], "output_uri": escape}
     )
     _failed_at_once(run, "validate", capfd, "output_uri", escape)
     assert not (storage_roots.parent / "elsewhere").exists()
 
 
-def test_export_onto_a_foreign_file_starts_nothing_and_leaves_it(dags, campaign, capfd, storage_roots):
+def test_export_onto_a_foreign_file_starts_nothing_and_leaves_it(
+    shipped_dags, form_defaults, campaign, capfd, storage_roots
+):
     team, campaign_id = campaign
-    dag = dags["lemlist_campaign_export"]
+    dag = shipped_dags["lemlist_campaign_export"]
     foreign = storage_roots / "suppression_list.csv"
     foreign.write_text("value\nkeep@me.io\n")
-    conf = {**_defaults(dag), "campaign_id": campaign_id, "output_uri": str(foreign), "first_poll": 0.1}
+    conf = {**form_defaults(dag), "campaign_id": campaign_id, "output_uri": str(foreign), "first_poll": 0.1}
     run = dag.test(run_conf=conf)
     _failed_at_once(run, "export", capfd, "output_uri")
     assert foreign.read_text() == "value\nkeep@me.io\n"
@@ -96,13 +88,15 @@ def test_export_onto_a_foreign_file_starts_nothing_and_leaves_it(dags, campaign,
     _failed_at_once(run, "export", capfd, "output_uri", outside.format(campaign_id=campaign_id))
 
 
-def test_enrichment_output_or_source_refused_before_any_credit(dags, campaign, capfd, storage_roots, sandbox):
+def test_enrichment_output_or_source_refused_before_any_credit(
+    shipped_dags, form_defaults, campaign, capfd, storage_roots, sandbox
+):
     team, campaign_id = campaign
-    dag = dags["lemlist_enrichment"]
+    dag = shipped_dags["lemlist_enrichment"]
     foreign = storage_roots / "customers.csv"
     foreign.write_text("email\nvip@acme.io\n")
     credits, bulk = team.credits, sandbox.stats()["by_route"].get("POST /api/v2/enrichments/bulk", 0)
-    conf = {**_defaults(dag), "campaign_id": campaign_id, "output": str(foreign)}
+    conf = {**form_defaults(dag), "campaign_id": campaign_id, "output": str(foreign)}
     _failed_at_once(dag.test(run_conf=conf), "request_enrichments", capfd, "output_path")
     run = dag.test(run_conf={**conf, "campaign_id": None, "output": None, "source": "/etc/passwd"})
     assert "root:x:0:0" not in _failed_at_once(run, "request_enrichments", capfd, "source", "/etc/passwd")
@@ -111,11 +105,13 @@ def test_enrichment_output_or_source_refused_before_any_credit(dags, campaign, c
 
 
 @pytest.mark.parametrize("param", ["csv_path", "audit_dir"])
-def test_unsubscribe_sync_writes_only_inside_the_output_roots(dags, lemlist_conn, capfd, param, sandbox):
-    dag = dags["lemlist_unsubscribe_sync"]
+def test_unsubscribe_sync_writes_only_inside_the_output_roots(
+    shipped_dags, form_defaults, lemlist_conn, capfd, param, sandbox
+):
+    dag = shipped_dags["lemlist_unsubscribe_sync"]
     value = "/var/tmp/lemlist-sync-test/list.csv" if param == "csv_path" else "/var/tmp/lemlist-sync-test"
     writes = sum(n for r, n in sandbox.stats()["by_route"].items() if r.startswith("POST /api/v2/unsub"))
-    run = dag.test(run_conf={**_defaults(dag), "store": "csv", param: value})
+    run = dag.test(run_conf={**form_defaults(dag), "store": "csv", param: value})
     _failed_at_once(run, "sync", capfd, param, value)
     assert not os.path.exists("/var/tmp/lemlist-sync-test")
     assert writes == sum(

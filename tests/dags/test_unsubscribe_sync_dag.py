@@ -41,8 +41,9 @@ def _conf(tmp_path: Path, **overrides) -> dict:
     """Every param explicitly: ``dag.test`` keeps the previous run's conf otherwise."""
     conf = {
         "store": "csv", "csv_path": str(tmp_path / "suppression.csv"), "sql_conn_id": None, "table": None,
-        "mode": "add_only", "truth": "local", "confirm_removals": False, "max_removals": 1000, "dry_run": False,
-        "pull": "export", "audit_dir": str(tmp_path / "audit"),
+        "mode": "add_only", "truth": "local", "confirm_removals": False, "max_removal_percent": 5.0,
+        "max_removals": 1000, "max_invalid_percent": 1.0, "dry_run": False, "pull": "export",
+        "audit_dir": str(tmp_path / "audit"),
     }  # fmt: skip
     conf.update(overrides)
     return conf
@@ -150,7 +151,9 @@ def test_dry_run_changes_nothing(sync_dag, nolimit, monkeypatch, tmp_path, lemli
     _write_local(local_csv, ["b@x.io", "A@X.IO"])
     content = local_csv.read_bytes()
     before = nolimit.stats()
-    run = sync_dag.test(run_conf=_conf(tmp_path, dry_run=True, mode="mirror", confirm_removals=True))
+    run = sync_dag.test(
+        run_conf=_conf(tmp_path, dry_run=True, mode="mirror", confirm_removals=True, max_removal_percent=50)
+    )  # 1 of lemlist's 2 entries: a share a 2-entry list needs raised on purpose
     assert run.state == "success"
     assert _writes(before, nolimit.stats()) == {}
     assert local_csv.read_bytes() == content and set(nolimit.team(key).unsubscribes) == {
@@ -158,7 +161,8 @@ def test_dry_run_changes_nothing(sync_dag, nolimit, monkeypatch, tmp_path, lemli
         "@gone.example",
     }
     actions = {(r["action"], r["value"]) for r in _audit(_summary(run))}
-    assert actions == {("would_add", "b@x.io"), ("would_remove", "@gone.example")}
+    # the audit is spreadsheet-safe: a cell starting with @ is written '@ (docs/security.md)
+    assert actions == {("would_add", "b@x.io"), ("would_remove", "'@gone.example")}
 
 
 def test_mirror_removes_only_when_asked(sync_dag, nolimit, monkeypatch, tmp_path, lemlist_pool):
@@ -174,8 +178,10 @@ def test_mirror_removes_only_when_asked(sync_dag, nolimit, monkeypatch, tmp_path
     assert {"stale@x.io", "@stale.example"} <= set(nolimit.team(key).unsubscribes)
 
     before = nolimit.stats()
-    run = sync_dag.test(run_conf=_conf(tmp_path, mode="mirror", confirm_removals=True))
-    assert run.state == "success"
+    run = sync_dag.test(
+        run_conf=_conf(tmp_path, mode="mirror", confirm_removals=True, max_removal_percent=50)
+    )
+    assert run.state == "success"  # 2 of 5 (local@x.io was added): a share raised on purpose for a tiny list
     assert set(nolimit.team(key).unsubscribes) == {"keep@x.io", "both@x.io", "local@x.io"}
     assert _local_keys(local_csv) == {
         "keep@x.io",
@@ -189,6 +195,7 @@ def test_mirror_removes_only_when_asked(sync_dag, nolimit, monkeypatch, tmp_path
 
 
 def test_sql_table_side(sync_dag, nolimit, monkeypatch, tmp_path, lemlist_pool):
+    monkeypatch.setenv("AIRFLOW__LEMLIST__SQL_TABLES", "optout")  # the admin's allow-list
     db = tmp_path / "suppression.db"
     monkeypatch.setenv("AIRFLOW_CONN_SUPPRESSION_DB", _sqlite_conn(db))
     key = _team(
@@ -220,6 +227,7 @@ def test_sql_table_side(sync_dag, nolimit, monkeypatch, tmp_path, lemlist_pool):
 
 
 def test_store_from_variables_and_table_created(sync_dag, nolimit, monkeypatch, tmp_path, lemlist_pool):
+    monkeypatch.setenv("AIRFLOW__LEMLIST__SQL_TABLES", "from_variable")  # the admin's allow-list
     db = tmp_path / "vars.db"
     monkeypatch.setenv("AIRFLOW_CONN_SUPPRESSION_DB", _sqlite_conn(db))
     monkeypatch.setenv("AIRFLOW_VAR_LEMLIST_SUPPRESSION_STORE", "sql")
@@ -232,3 +240,102 @@ def test_store_from_variables_and_table_created(sync_dag, nolimit, monkeypatch, 
     with sqlite3.connect(db) as conn:
         assert [r[0] for r in conn.execute("SELECT value FROM from_variable")] == ["v@x.io"]
     assert json.loads(json.dumps(_summary(run)))["local_store"] == "sql:suppression_db/from_variable"
+
+
+REMOTE_30 = [(f"r{i}@x.io", "api") for i in range(30)]
+
+
+def _local_state(path: Path) -> bytes | None:
+    return path.read_bytes() if path.exists() else None
+
+
+def _sqlite_tables(db: Path) -> set[str]:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        return {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+@pytest.mark.parametrize(
+    ("case", "truth", "local", "expected"),
+    [
+        ("missing_csv", "local", None, "does not exist"),
+        ("header_only_csv", "local", "value,source,created_at\n", "empty_truth guard"),
+        ("value_column_not_found", "local", "id,mail\n" + "".join(f"{i},r{i}@x.io\n" for i in range(30)),
+         "invalid_share guard"),
+        ("missing_table", "local", "sql", "does not exist"),
+        ("lemlist_side_empty", "lemlist", "value\n" + "".join(f"r{i}@x.io\n" for i in range(30)), "empty_truth guard"),
+    ],
+)  # fmt: skip
+def test_mirror_never_removes_what_it_cannot_see(
+    sync_dag, nolimit, monkeypatch, tmp_path, lemlist_pool, capfd, case, truth, local, expected
+):
+    """Issue 11: each case used to remove every entry of the other side; now the run fails at once, both
+    sides stay as they were, and the message names the guard and how to proceed."""
+    key = _team(nolimit, monkeypatch, REMOTE_30 if truth == "local" else [])
+    local_csv, db = tmp_path / "suppression.csv", tmp_path / "suppression.db"
+    conf = _conf(tmp_path, mode="mirror", truth=truth, confirm_removals=True)
+    if local == "sql":
+        monkeypatch.setenv("AIRFLOW_CONN_SUPPRESSION_DB", _sqlite_conn(db))
+        _sqlite_tables(db)  # an existing database without the table
+        conf.update(store="sql", sql_conn_id="suppression_db", table="not_there")
+    elif local is not None:
+        local_csv.write_text(local)
+    remote_before, local_before = set(nolimit.team(key).unsubscribes), _local_state(local_csv)
+    before = nolimit.stats()
+
+    run = sync_dag.test(run_conf=conf)
+
+    assert run.state == "failed"
+    (ti,) = [t for t in run.get_task_instances() if t.task_id == "sync"]
+    assert ti.state == "failed" and ti.try_number == 1  # the same inputs would fail the same way
+    assert _writes(before, nolimit.stats()) == {}
+    assert set(nolimit.team(key).unsubscribes) == remote_before and _local_state(local_csv) == local_before
+    if local == "sql":
+        assert _sqlite_tables(db) == set()  # not created by the failed run either
+    text = capfd.readouterr()
+    lines = [line for line in (text.out + text.err).splitlines() if expected in line]
+    assert lines and ("max_" in lines[0] or "never mirrored" in lines[0] or "Create it" in lines[0]), lines
+    if "guard" in expected:  # the plan is in the audit file: every removal it would have made, refused
+        (audit,) = (tmp_path / "audit").glob("unsubscribe_sync_*.csv")
+        with audit.open(newline="", encoding="utf-8") as handle:
+            refused = [r for r in csv.DictReader(handle) if r["action"] == "refused"]
+        assert len(refused) == 30 and expected.split()[0] in refused[0]["reason"]
+
+
+def test_a_legitimate_mirror_removal_passes_the_guards_and_dry_run_shows_it_exactly(
+    sync_dag, nolimit, monkeypatch, tmp_path, lemlist_pool
+):
+    remote = [(f"r{i}@x.io", "api") for i in range(40)]
+    key = _team(nolimit, monkeypatch, remote)
+    local_csv = tmp_path / "suppression.csv"
+    _write_local(local_csv, [f"r{i}@x.io" for i in range(1, 40)] + ["bad@"])  # r0 dropped, 1 invalid of 40
+    conf = _conf(tmp_path, mode="mirror", confirm_removals=True, max_invalid_percent=5.0)
+
+    dry = sync_dag.test(run_conf={**conf, "dry_run": True})
+    assert dry.state == "success"
+    dry_summary = _summary(dry)
+    would = {r["value"] for r in _audit(dry_summary) if r["action"] == "would_remove"}
+    assert would == {"r0@x.io"} and dry_summary["removal_guard"] is None
+
+    run = sync_dag.test(run_conf=conf)
+    assert run.state == "success"
+    removed = {r["value"] for r in _audit(_summary(run)) if r["action"] == "removed"}
+    assert removed == would and "r0@x.io" not in nolimit.team(key).unsubscribes
+    assert len(nolimit.team(key).unsubscribes) == 39
+
+
+def test_dry_run_of_a_refused_mirror_names_the_guard_and_removes_nothing(
+    sync_dag, nolimit, monkeypatch, tmp_path, lemlist_pool
+):
+    key = _team(nolimit, monkeypatch, REMOTE_30)
+    (tmp_path / "suppression.csv").write_text("value\n" + "".join(f"r{i}@x.io\n" for i in range(20)))
+    run = sync_dag.test(run_conf=_conf(tmp_path, mode="mirror", confirm_removals=True, dry_run=True))
+    assert run.state == "success"
+    summary = _summary(run)
+    assert (
+        summary["removal_guard"] == "removal_share"
+        and "max_removal_percent=33.4 or more" in summary["removal_refused"]
+    )
+    actions = [r["action"] for r in _audit(summary) if r["side"] == "lemlist" and r["action"] != "kept"]
+    assert actions == ["refused"] * 10 and len(nolimit.team(key).unsubscribes) == 30

@@ -208,8 +208,18 @@ def test_merging_is_the_same_in_any_order_and_idempotent():
     )  # fmt: skip
 
 
-def test_an_invalid_table_name_fails_without_retry(storage_roots):
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ({"table": "leads; DROP TABLE x"}, "not a valid SQL name"),
+        ({"table": "crm_contacts"}, "not an allowed table"),
+        ({"sql_conn_id": "someone_elses_db"}, "not an allowed SQL connection"),
+    ],
+)
+def test_a_table_or_connection_off_the_allow_lists_fails_without_retry(storage_roots, target, message):
     from airflow.sdk.exceptions import AirflowFailException
 
-    with pytest.raises(AirflowFailException, match="invalid hand-off table name"):
-        LemlistReplyHandoffOperator(task_id="h", table="leads; DROP TABLE x").execute(context())
+    event = stored(activity("emailsReplied", leadId=f"lea_{uuid.uuid4().hex[:17]}"))
+    with pytest.raises(AirflowFailException, match=message):
+        LemlistReplyHandoffOperator(task_id="h", **target).execute(context(event))
+    assert not (storage_roots / "lemlist_reply_handoff.sqlite").exists()

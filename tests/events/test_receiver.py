@@ -213,7 +213,7 @@ def test_conn_id_query_chooses_among_allowed_connections_only(client, backend, w
     assert (
         client.post(URL, params={"conn_id": "lemlist_team_b"}, json=body_b).status_code == 401
     )  # not allowed yet
-    monkeypatch.setenv("AIRFLOW__LEMLIST__WEBHOOK_ALLOWED_CONN_IDS", "lemlist_team_b")
+    monkeypatch.setenv("AIRFLOW__LEMLIST__LEMLIST_CONN_IDS", "lemlist_default,lemlist_team_b")
     assert (
         client.post(
             URL, params={"conn_id": "lemlist_team_b"}, json=activity(secret=webhook_secret)

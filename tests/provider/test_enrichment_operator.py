@@ -176,8 +176,9 @@ def test_fault_rate_ten_percent(monkeypatch, tmp_path):
         rows = _rows(out)
         bulk_calls = stats["by_route"][BULK]
         assert bulk_calls == 10  # one per chunk: a start is never resent, even after a 5xx
-        assert len(rows) == 200 and all(r["status"] in ("done", "error") for r in rows.values())
-        errors = [r for r in rows.values() if r["status"] == "error"]
+        # a 5xx may come after lemlist applied the start: those people are outcome_unknown, never resent
+        assert len(rows) == 200 and all(r["status"] in ("done", "outcome_unknown") for r in rows.values())
+        errors = [r for r in rows.values() if r["status"] == "outcome_unknown"]
         assert all("not resent" in r["error"] for r in errors) and len(errors) % 20 == 0
         assert stats["faults_5xx"] > 0
         done = result["counts"].get("done", 0)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from lemlist_provider.unsubscribes import Entry, Invalid, Side, normalise, plan_sync
+from lemlist_provider.unsubscribes import (
+    Entry,
+    Invalid,
+    RemovalLimits,
+    Side,
+    check_removals,
+    normalise,
+    plan_sync,
+)
 
 
 @pytest.mark.parametrize(
@@ -82,3 +90,47 @@ def test_mirror_lemlist_truth_removes_local_only_and_pushes_nothing():
 def test_unknown_mode_is_refused():
     with pytest.raises(ValueError):
         plan_sync(Side(), Side(), mode="sync_everything")
+
+
+@pytest.mark.parametrize(
+    ("unicode", "ascii_form"),
+    [("User@Exämple.DE", "user@xn--exmple-cua.de"), ("@Bücher.example", "@XN--BCHER-KVA.example"),
+     ("jörg@straße.de", "JÖRG@xn--strae-oqa.de"), ("x@пример.рф", "x@xn--e1afmkfd.xn--p1ai")],
+)  # fmt: skip
+def test_unicode_and_idna_spellings_are_one_entry(unicode, ascii_form):
+    entry, other = normalise(unicode), normalise(ascii_form)
+    assert isinstance(entry, Entry) and isinstance(other, Entry)
+    assert entry.value == unicode.lower()  # pushed as the list spells it
+    assert entry.key == other.key and entry.kind == other.kind
+    side = _side(unicode, ascii_form)
+    assert len(side.entries) == 1 and side.duplicates == 1
+
+
+def _mirror(local: list[str], remote: list[str], truth: str = "local"):
+    return plan_sync(_side(*local), _side(*remote, source="api"), mode="mirror", truth=truth)
+
+
+@pytest.mark.parametrize(
+    ("local", "remote", "truth", "guard"),
+    [
+        ([], [f"r{i}@x.io" for i in range(30)], "local", "empty_truth"),
+        (["bad@"] * 2 + [f"r{i}@x.io" for i in range(1, 99)], [f"r{i}@x.io" for i in range(100)], "local",
+         "invalid_share"),
+        ([f"r{i}@x.io" for i in range(94)], [f"r{i}@x.io" for i in range(100)], "local", "removal_share"),
+        ([f"r{i}@x.io" for i in range(30)], [], "lemlist", "empty_truth"),
+        ([f"r{i}@x.io" for i in range(100)], [f"r{i}@x.io" for i in range(90)], "lemlist", "removal_share"),
+    ],
+)  # fmt: skip
+def test_removal_guards_refuse_in_order(local, remote, truth, guard):
+    refusal = check_removals(_mirror(local, remote, truth), RemovalLimits(), "csv:list.csv")
+    assert refusal is not None and refusal.guard == guard
+    assert f"refused by the {guard} guard" in refusal.message and "Nothing was changed" in refusal.message
+
+
+def test_removal_guards_pass_within_the_limits_and_the_cap_counts_too():
+    plan = _mirror([f"r{i}@x.io" for i in range(95)], [f"r{i}@x.io" for i in range(100)])  # 5 of 100: 5 %
+    assert check_removals(plan, RemovalLimits(), "csv:list.csv") is None
+    capped = check_removals(plan, RemovalLimits(max_removals=4), "csv:list.csv")
+    assert capped is not None and capped.guard == "removal_cap"
+    add_only = plan_sync(_side(), _side("r@x.io"))
+    assert check_removals(add_only, RemovalLimits(), "csv:list.csv") is None  # nothing to remove

@@ -74,3 +74,16 @@ def test_paginated_pull_matches_the_export(nolimit, monkeypatch, tmp_path):
     summary = run_sync(hook, store, SyncOptions(pull="paginate", dry_run=True))
     assert summary["lemlist_total"] == 250 and summary["to_local"] == 250
     assert _delta(before, nolimit.stats(), "GET /api/v2/unsubscribes/variables") == 3
+
+
+def test_unicode_and_idna_spellings_match_across_sides(nolimit, monkeypatch, tmp_path):
+    remote = ["user@xn--exmple-cua.de", "@bücher.example"]
+    key, store, hook = _setup(
+        nolimit, monkeypatch, tmp_path, remote, ["User@Exämple.de", "@XN--BCHER-KVA.example"]
+    )
+    before = nolimit.stats()
+    summary = run_sync(hook, store, SyncOptions())
+    assert summary["in_both"] == 2 and summary["to_lemlist"] == summary["to_local"] == 0
+    assert summary["invalid_local"] == summary["invalid_lemlist"] == 0
+    assert _delta(before, nolimit.stats(), "POST /api/v2/unsubscribes/variables") == 0
+    assert set(nolimit.team(key).unsubscribes) == set(remote)

@@ -5,17 +5,28 @@ result rows pure makes them testable without a server and reusable from a DAG's 
 """
 
 from .credits import CreditPlan, plan_credits
-from .items import ENRICHMENTS, build_items, bulk_payload, items_from_leads, items_from_people, kinds_for
+from .items import (
+    ENRICHMENTS,
+    build_items,
+    bulk_payload,
+    items_from_leads,
+    items_from_people,
+    kinds_for,
+    people_of,
+)
+from .ledger import Ledger
 from .results import result_row, run_summary_line, status_counts, write_results
 
 __all__ = [
     "ENRICHMENTS",
     "CreditPlan",
+    "Ledger",
     "build_items",
     "bulk_payload",
     "items_from_leads",
     "items_from_people",
     "kinds_for",
+    "people_of",
     "plan_credits",
     "result_row",
     "run_summary_line",

@@ -1,9 +1,12 @@
 """Turn the user's inputs (lead ids, people, a campaign's leads, a file's rows) into enrichment items.
 
-An item is a JSON-native dict, so it can travel through XCom and a checkpoint file unchanged:
-``{"key": str, "leadId": str | None, "input": {...}, "mode": "bulk" | "lead"}``. ``mode="lead"`` is
-``POST /leads/{id}/enrich`` (the only way to enrich a lead known by id alone, and the only route that answers
-409 ALREADY_ENRICHED); everything that has person data goes through ``POST /v2/enrichments/bulk``.
+An item is one input row, as a JSON-native dict so it can travel through XCom and the ledger unchanged:
+``{"key": str, "identity": str, "leadId": str | None, "input": {...}, "mode": "bulk" | "lead"}``. ``key``
+names the row in the results (``person:3``, ``row:12``, or the lead id); ``identity`` names the person, so
+that rows repeating a person (the same lead, or the same email in any spelling) are enriched, and charged,
+once. ``mode="lead"`` is ``POST /leads/{id}/enrich`` (the only way to enrich a lead known by id alone, and the
+only route that answers 409 ALREADY_ENRICHED); everything that has person data goes through
+``POST /v2/enrichments/bulk``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import csv
 import json
 from collections.abc import Iterable
 from typing import Any
+
+from lemlist_provider.emails import email_key
 
 #: user-facing enrichment name -> (bulk ``enrichmentRequests`` kind, single-call query flag)
 ENRICHMENTS: dict[str, tuple[str, str]] = {
@@ -55,29 +60,51 @@ def _lead_id(data: dict[str, Any]) -> str | None:
     return None
 
 
+def identity(lead_id: str | None, person: dict[str, str], key: str) -> str:
+    """Who a row enriches: the lead, else the email (in its comparison form), the LinkedIn profile, or the
+    name at the company; a row with none of these is a person of its own (``key``)."""
+    if lead_id:
+        return f"lead:{lead_id}"
+    if person.get("email") and (canonical := email_key(person["email"])):
+        return f"email:{canonical}"
+    if person.get("linkedinUrl"):
+        return "linkedin:" + person["linkedinUrl"].strip().rstrip("/").lower()
+    name = [
+        person.get(k, "").strip().lower() for k in ("firstName", "lastName", "companyName", "companyDomain")
+    ]
+    if name[0] and name[1] and (name[2] or name[3]):
+        return "name:" + "|".join(name)
+    return f"row:{key}"
+
+
+def _item(key: str, lead_id: str | None, person: dict[str, str]) -> dict:
+    mode = "bulk" if person else "lead"
+    return {
+        "key": key,
+        "identity": identity(lead_id, person, key),
+        "leadId": lead_id,
+        "input": person,
+        "mode": mode,
+    }
+
+
 def items_from_lead_ids(lead_ids: Iterable[str]) -> list[dict]:
-    return [{"key": str(i), "leadId": str(i), "input": {}, "mode": "lead"} for i in dict.fromkeys(lead_ids)]
+    """One row per id given; a repeated id is reported under ``<id>#<n>``."""
+    seen: dict[str, int] = {}
+    items = []
+    for lead_id in map(str, lead_ids):
+        seen[lead_id] = seen.get(lead_id, 0) + 1
+        items.append(_item(lead_id if seen[lead_id] == 1 else f"{lead_id}#{seen[lead_id]}", lead_id, {}))
+    return items
 
 
 def items_from_people(people: Iterable[dict | str], *, prefix: str = "person") -> list[dict]:
-    """People as dicts (email / linkedinUrl / firstName+lastName+companyName) or bare emails."""
+    """People as dicts (email / linkedinUrl / firstName+lastName+companyName, optionally a lead id) or bare
+    emails; each is reported as ``<prefix>:<n>``, its place in the input."""
     items = []
     for number, person in enumerate(people, start=1):
         data = {"email": person} if isinstance(person, str) else dict(person)
-        lead_id = _lead_id(data)
-        person_data = _person(data)
-        if lead_id and not person_data:
-            items.append({"key": lead_id, "leadId": lead_id, "input": {}, "mode": "lead"})
-            continue
-        key = lead_id or person_data.get("email") or person_data.get("linkedinUrl") or f"{prefix}:{number}"
-        items.append(
-            {
-                "key": f"{prefix}:{number}" if not lead_id else key,
-                "leadId": lead_id,
-                "input": person_data,
-                "mode": "bulk",
-            }
-        )
+        items.append(_item(f"{prefix}:{number}", _lead_id(data), _person(data)))
     return items
 
 
@@ -89,12 +116,7 @@ def items_from_leads(leads: Iterable[dict], *, force: bool = False) -> tuple[lis
         lead_id = _lead_id(lead)
         if not lead_id:
             continue
-        item = {
-            "key": lead_id,
-            "leadId": lead_id,
-            "input": _person(lead),
-            "mode": "bulk" if _person(lead) else "lead",
-        }
+        item = _item(lead_id, lead_id, _person(lead))
         if not force and str(lead.get(STATUS_VARIABLE, "")).lower() in FINAL_WRITTEN_BACK:
             skipped.append(item)
         else:
@@ -131,7 +153,7 @@ def build_items(
     people: Iterable[dict | str] | None = None,
     rows: Iterable[dict] | None = None,
 ) -> list[dict]:
-    """Items from every explicit input, deduplicated by key (first one wins)."""
+    """One item per input row of every explicit input (rows repeating a person share its ``identity``)."""
     items: list[dict] = []
     if lead_ids:
         items += items_from_lead_ids(lead_ids)
@@ -139,12 +161,19 @@ def build_items(
         items += items_from_people(people)
     if rows:
         items += items_from_people(rows, prefix="row")
-    seen: dict[str, dict] = {}
+    return items
+
+
+def people_of(items: Iterable[dict]) -> dict[str, list[dict]]:
+    """The input rows of each person (``identity``), in input order; the first row speaks for the person."""
+    groups: dict[str, list[dict]] = {}
     for item in items:
-        seen.setdefault(item["key"], item)
-    return list(seen.values())
+        groups.setdefault(item["identity"], []).append(item)
+    return groups
 
 
-def bulk_payload(item: dict, kinds: list[str]) -> dict:
-    """One element of ``POST /v2/enrichments/bulk``; the key travels as metadata to check the answer order."""
-    return {"input": item["input"], "enrichmentRequests": kinds, "metadata": {"key": item["key"]}}
+def bulk_payload(item: dict, kinds: list[str], start: str) -> dict:
+    """One element of ``POST /v2/enrichments/bulk``. The metadata carries the person's identity (to match the
+    answers) and the ledger's start id, which a late ``enrichmentDone`` webhook echoes back."""
+    return {"input": item["input"], "enrichmentRequests": kinds,
+            "metadata": {"key": item["identity"], "start": start}}  # fmt: skip

@@ -3,22 +3,22 @@
 Statuses of a row: ``done`` (something found), ``not_found`` (finished, nothing found), ``failed`` (lemlist
 ended it failed; credits refunded), ``skipped`` (409 already enriched / being enriched, or already carried a
 final written-back status), ``skipped_credits`` (left out by the credit plan), ``error`` (a per-item error
-such as MISSING_INPUTS, or a start that was not confirmed and deliberately not resent), ``pending`` (the
-deadline passed first).
+such as MISSING_INPUTS, or a request lemlist refused), ``outcome_unknown`` (the start was sent but its answer
+was lost: charged at most once, not resent unless asked), ``pending`` (the deadline passed first).
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter
 from typing import Any
 
+from lemlist_provider import safe_csv
 from lemlist_provider.paths import writing
 
 from .items import INPUT_KEYS
 
-FINAL_STATUSES = ("done", "not_found", "failed", "skipped", "skipped_credits", "error")
+FINAL_STATUSES = ("done", "not_found", "failed", "skipped", "skipped_credits", "error", "outcome_unknown")
 ALL_STATUSES = (*FINAL_STATUSES, "pending")
 FOUND_COLUMNS = ("found_email", "email_status", "found_phone", "linkedin_url", "linkedin_headline")
 COLUMNS = ("key", "lead_id", *INPUT_KEYS, "enrichment_id", "status", "error", *FOUND_COLUMNS, "credits")
@@ -75,7 +75,7 @@ def write_results(rows: list[dict], path: Any, param: str = "output_path") -> st
     """CSV (``.csv``) or JSON Lines (anything else, e.g. ``.jsonl``), through :func:`paths.writing`."""
     with writing(param, path, "w", newline="", encoding="utf-8") as handle:
         if path.suffix.lower() == ".csv":
-            writer = csv.DictWriter(handle, fieldnames=list(COLUMNS), extrasaction="ignore")
+            writer = safe_csv.DictWriter(handle, fieldnames=list(COLUMNS), extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
         else:

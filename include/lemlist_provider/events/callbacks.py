@@ -113,10 +113,11 @@ def merge_notes(current: Any, found: Mapping[str, str]) -> dict[str, Any]:
 def enrichment_webhook_url(dag_id: str | None, run_id: str | None, conn_id: str) -> str | None:
     """The ``webhookUrl`` for this run's enrichments, or None (the task then relies on polling alone) when the
     receiver's URL is not configured or the connection has no webhook secret."""
-    from .config import receiver_url, webhook_conn_id
+    from lemlist_provider import settings
+
     from .credentials import SecretUnavailable, task_webhook_secret
 
-    url = receiver_url()
+    url = settings.webhook_receiver_url()
     if not url or not dag_id or not run_id:
         return None
     try:
@@ -125,7 +126,7 @@ def enrichment_webhook_url(dag_id: str | None, run_id: str | None, conn_id: str)
         log.warning("lemlist enrichments will be polled only (no callback): %s", exc)
         return None
     expires = int(time.time()) + TTL_SECONDS
-    named = None if conn_id == webhook_conn_id() else conn_id
+    named = None if conn_id == settings.webhook_conn_id() else conn_id
     return callback_url(url, secret=secret, scope=run_scope(dag_id, run_id), expires=expires, conn_id=named)
 
 

@@ -1,7 +1,8 @@
 """Import one staged batch into a campaign, one lead per request, resumable after a kill.
 
-Per row: skip it when the checkpoint already has its outcome; else journal ``attempting``, add the lead
-through the hook (which paces to the key's budget and replays ambiguous failures), journal the outcome.
+Per row: skip it when the checkpoint already has its outcome; else journal ``attempting`` (for a window of
+rows at a time on object storage), add the lead through the hook (which paces to the key's budget and
+replays ambiguous failures), journal the outcome.
 "already in the campaign" is never a failure: it is ``already_in_campaign``, or ``imported`` when our own
 earlier attempt (killed task, or a replay inside the hook) is what put it there.
 """
@@ -16,6 +17,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from lemlist_provider.journal import journal_at
 
 from .checkpoint import Checkpoint
 from .workspace import Workspace
@@ -123,10 +126,16 @@ class _Batch:
     log: Any
     label: str
 
+    def add_each(self, items: Iterator[dict] | list[dict]) -> None:
+        """``per_lead``: add the leads one by one, each window of rows announced in the checkpoint first."""
+        for window in _chunks(iter(items), self.checkpoint.window):
+            self.checkpoint.attempting((int(item["row"]), item["email"]) for item in window)
+            for item in window:
+                self.add_one(item)
+
     def add_one(self, item: dict) -> None:
-        """``per_lead``: add one lead, journalled before and after the request."""
+        """Add one lead (announced by :meth:`add_each`) and journal its outcome."""
         row, email = int(item["row"]), item["email"]
-        self.checkpoint.attempting(row, email)
         try:
             fields = {k: v for k, v in item["lead"].items() if k != "email"}
             answer = self.hook.add_lead_to_campaign(
@@ -171,8 +180,7 @@ class _Batch:
                         self.record(outcome)
             elif fresh:
                 one_by_one += fresh
-            for item in one_by_one:
-                self.add_one(item)
+            self.add_each(one_by_one)
         return "csv_upload" if uploading else "per_lead"
 
     def _upload_chunk(self, items: list[dict]) -> list[dict] | None:
@@ -185,8 +193,7 @@ class _Batch:
         writer.writeheader()
         for item in items:
             writer.writerow(item["lead"])
-        for item in items:
-            self.checkpoint.attempting(int(item["row"]), item["email"])
+        self.checkpoint.attempting((int(item["row"]), item["email"]) for item in items)
         try:
             answer = self.hook.import_leads_csv(
                 self.options.campaign_id, buffer.getvalue().encode("utf-8"),
@@ -254,8 +261,7 @@ def import_batch(
             elif strategy == "csv_upload":
                 strategy = batch.upload(pending)
             else:
-                for item in pending:
-                    batch.add_one(item)
+                batch.add_each(pending)
         progress.report()
     finally:
         _write_metrics(workspace, index, hook, metrics_before, started)
@@ -298,7 +304,6 @@ def _write_metrics(workspace: Workspace, index: int, hook: Any, before: dict, st
     after = hook.metrics()
     delta = {k: round(float(after.get(k, 0)) - float(before.get(k, 0)), 3) for k in after}
     delta.update(started=round(started, 3), ended=round(time.time(), 3))
-    path = workspace.metrics_path(index)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(delta) + "\n")
+    metrics = journal_at(workspace.metrics_path(index))
+    metrics.append([delta])
+    metrics.close()

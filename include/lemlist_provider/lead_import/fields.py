@@ -45,23 +45,33 @@ def canonical_field(header: str) -> str | None:
 
 
 class HeaderMap:
-    """Maps one file's headers once, then turns each raw row into a lemlist lead body."""
+    """Maps one file's headers once, then turns each raw row into a lemlist lead body.
+
+    Two columns that mean the same thing (``email`` and ``Email ``, or one custom variable twice) cannot both
+    be sent: ``duplicates`` names them, by column number, and the readers refuse such a header.
+    """
 
     def __init__(self, headers: list[str]) -> None:
         self.headers = [h.strip() if isinstance(h, str) else h for h in headers]
         self.mapping: dict[str, str] = {}
-        taken: set[str] = set()
-        for header in self.headers:
+        columns: dict[str, list[int]] = {}
+        for number, header in enumerate(self.headers, start=1):
             if not header:
                 continue
-            field = canonical_field(header)
-            if field and field not in taken:
-                self.mapping[header] = field
-                taken.add(field)
-            else:
-                # Custom variables keep the column's name as written (trimmed): that is the {{name}} users write.
-                self.mapping[header] = header
-        self.has_email = "email" in taken
+            # Custom variables keep the column's name as written (trimmed): that is the {{name}} users write.
+            name = canonical_field(header) or header
+            self.mapping.setdefault(header, name)
+            columns.setdefault(name, []).append(number)
+        self.duplicates = {name: numbers for name, numbers in columns.items() if len(numbers) > 1}
+        self.has_email = "email" in columns
+
+    def duplicates_message(self) -> str:
+        """What is wrong with a header that has duplicates: column numbers and our own field names only."""
+        return "; ".join(
+            f"columns {', '.join(map(str, numbers))} all mean "
+            + (f"the lead field {name}" if name in LEAD_FIELDS else "the same custom variable")
+            for name, numbers in self.duplicates.items()
+        )
 
     def lead(self, raw: dict) -> dict[str, str]:
         """The lead body for one row: known fields and custom variables, empty values dropped."""

@@ -6,7 +6,6 @@ the merge holds one batch's checkpoint at a time, never the whole file.
 
 from __future__ import annotations
 
-import csv
 import heapq
 import itertools
 import json
@@ -14,6 +13,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from lemlist_provider import safe_csv
+from lemlist_provider.journal import journal_at
 from lemlist_provider.paths import writing
 
 from .checkpoint import Checkpoint
@@ -75,13 +76,8 @@ def _batch_metrics(workspace: Workspace, manifest: dict) -> dict[str, float]:
     first_start: float | None = None
     last_end: float | None = None
     for descriptor in manifest.get("batches", []):
-        path = workspace.metrics_path(int(descriptor["batch"]))
-        if not path.exists():
-            continue
-        for line in path.read_text().splitlines():
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
+        for entry in journal_at(workspace.metrics_path(int(descriptor["batch"]))).read():
+            if not {"started", "ended"} <= set(entry):
                 continue
             for key in totals:
                 totals[key] += float(entry.get(key, 0) or 0)
@@ -103,7 +99,7 @@ def write_report(workspace: Workspace, manifest: dict, destination: Any) -> dict
     counts = dict.fromkeys(STATUSES, 0)
     rows = 0
     with writing("output_uri", destination, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = safe_csv.writer(handle)
         writer.writerow(REPORT_COLUMNS)
         for outcome in iter_outcomes(workspace, manifest):
             rows += 1

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 
 from email_validator import EmailNotValidError, validate_email
 
+from lemlist_provider.emails import domain_of, email_key, suppression_key
+
 
 def normalise_email(value: str | None) -> tuple[str | None, str | None]:
     """``(email, None)`` trimmed and lower-cased when the syntax is valid, else ``(None, reason)``.
@@ -42,7 +44,9 @@ class SeenEmails:
 
     @staticmethod
     def _key(email: str) -> int:
-        key = int.from_bytes(hashlib.blake2b(email.encode(), digest_size=8).digest(), "big")
+        """The digest of the email's comparison form: two spellings of one address are one person."""
+        canonical = email_key(email) or email
+        key = int.from_bytes(hashlib.blake2b(canonical.encode(), digest_size=8).digest(), "big")
         return key or 1  # 0 marks an empty slot
 
     def __len__(self) -> int:
@@ -83,7 +87,8 @@ class SeenEmails:
 
 
 class Unsubscribes:
-    """lemlist's unsubscribe list: exact emails and whole ``@domain`` entries (case-insensitive)."""
+    """lemlist's unsubscribe list: exact emails and whole ``@domain`` entries, held and matched in their
+    comparison form (:mod:`lemlist_provider.emails`: case, Unicode and IDNA spellings are one)."""
 
     def __init__(self, values: Iterable[str] = ()) -> None:
         self.emails: set[str] = set()
@@ -92,22 +97,25 @@ class Unsubscribes:
             self.add(value)
 
     def add(self, value: str | None) -> None:
-        text = (value or "").strip().lower()
-        if not text:
+        key = suppression_key(value)
+        if key is None:
             return
-        if text.startswith("@"):
-            self.domains.add(text[1:])
-        elif "@" in text:
-            self.emails.add(text)
+        if key.startswith("@"):
+            self.domains.add(key[1:])
+        else:
+            self.emails.add(key)
 
     def __len__(self) -> int:
         return len(self.emails) + len(self.domains)
 
     def match(self, email: str) -> str | None:
         """Why ``email`` must be skipped (the matching entry), or ``None``."""
-        if email in self.emails:
+        key = email_key(email)
+        if key is None:
+            return None
+        if key in self.emails:
             return f"unsubscribed: {email} is on the team's unsubscribe list"
-        domain = email.rpartition("@")[2]
+        domain = domain_of(key)
         if domain in self.domains:
             return f"unsubscribed: domain @{domain} is on the team's unsubscribe list"
         return None

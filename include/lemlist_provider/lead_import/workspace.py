@@ -1,21 +1,23 @@
-"""Where an import run keeps its files: the report location and a run-scoped work folder.
+"""Where an import run keeps its files: the report location and a run-scoped work folder beside it.
 
-The work folder (staged batches, rejected rows, per-batch checkpoints) is keyed by DAG id and run id, so a
-retried task of the same run finds the checkpoints of its earlier tries, while a new run starts clean (and
-then learns from lemlist itself that the leads are already there).
+The work folder (manifest, staged batches, rejected rows, per-batch checkpoints) lives next to the report, in
+the output storage: a local folder or object storage (an ``ObjectStoragePath``). That is what lets a mapped
+batch run on any Celery worker, and a retried batch on another host find its checkpoint: the admin's output
+roots are the storage every worker sees. Nothing of an import is kept on a worker's own disk. The folder is
+keyed by DAG id and run id, so a retried task of the same run finds the checkpoints of its earlier tries,
+while a new run starts clean (and then learns from lemlist itself that the leads are already there).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import uuid
 from pathlib import Path
 from typing import Any
 
-from lemlist_provider.settings import import_work_dir
+from lemlist_provider.journal import write_whole
 
 from .errors import OutputLocationError
 
@@ -49,45 +51,40 @@ def output_folder(folder: Any) -> Any:
 
 
 class Workspace:
-    """The run-scoped local folder of one import run. Local because checkpoints need append + fsync."""
+    """The run-scoped folder of one import run: a ``Path`` or an ``ObjectStoragePath`` (checkpoints and
+    metrics are journals, :mod:`lemlist_provider.journal`, so they need no append on object storage)."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    def __init__(self, root: Any) -> None:
+        self.root = root
 
     @classmethod
     def for_run(cls, output: Any, dag_id: str, run_id: str) -> Workspace:
-        """Next to the report when that is local; under ``[lemlist] import_work_dir`` otherwise."""
-        key = run_key(dag_id, run_id)
-        if isinstance(output, Path):
-            return cls(output / WORK_FOLDER / key)
-        return cls(import_work_dir() / "lemlist_import" / key)
+        """Next to the report, wherever that is."""
+        return cls(output / WORK_FOLDER / run_key(dag_id, run_id))
 
     def create(self) -> Workspace:
-        self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / "checkpoints").mkdir(exist_ok=True)
+        (self.root / "checkpoints").mkdir(parents=True, exist_ok=True)
         return self
 
     @property
-    def manifest_path(self) -> Path:
+    def manifest_path(self) -> Any:
         return self.root / "manifest.json"
 
     @property
-    def rejected_path(self) -> Path:
+    def rejected_path(self) -> Any:
         return self.root / "rejected.jsonl"
 
-    def batch_path(self, index: int) -> Path:
+    def batch_path(self, index: int) -> Any:
         return self.root / f"batch_{index:05d}.jsonl"
 
-    def checkpoint_path(self, index: int) -> Path:
+    def checkpoint_path(self, index: int) -> Any:
         return self.root / "checkpoints" / f"batch_{index:05d}.jsonl"
 
-    def metrics_path(self, index: int) -> Path:
+    def metrics_path(self, index: int) -> Any:
         return self.root / "checkpoints" / f"batch_{index:05d}.metrics.jsonl"
 
     def write_manifest(self, manifest: dict) -> None:
-        tmp = self.manifest_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(manifest, indent=1))
-        os.replace(tmp, self.manifest_path)
+        write_whole(self.manifest_path, json.dumps(manifest, indent=1))
 
     def read_manifest(self) -> dict:
         try:
@@ -98,6 +95,9 @@ class Workspace:
             ) from None
 
     def remove(self) -> None:
+        if not isinstance(self.root, Path):
+            self.root.rmdir(recursive=True)  # object storage: every object under the prefix
+            return
         shutil.rmtree(self.root, ignore_errors=True)
         parent = self.root.parent
         if parent.name == WORK_FOLDER:

@@ -4,7 +4,9 @@ Modelled on the dbt Cloud provider's operators: ``lemlist_conn_id`` is a templat
 from a Param), and ``hook`` is built on first use, after templates are rendered, then reused for every call of
 the task (one ``requests`` session, one set of request counters that the incident notifier reads when the
 task fails). Every task runs in the ``lemlist_api`` pool unless told otherwise: the pool is what caps how
-many processes share the key's 20 requests / 2 s.
+many processes share the key's 20 requests / 2 s. The rendered ``lemlist_conn_id`` must be on the admin's
+allow-list (``[lemlist] lemlist_conn_ids``): checked before ``execute`` (and before a deferred task
+resumes), and again whenever the hook is built, so no request, trigger or sensor poke uses another one.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from airflow.sdk import BaseOperator, BaseSensorOperator
 from airflow.sdk.configuration import conf
 from airflow.triggers.base import BaseTrigger
 
-from lemlist_provider import paths
+from lemlist_provider import allowlists, paths
 from lemlist_provider.hooks.lemlist import LemlistHook
 from lemlist_provider.settings import poll_floor
 
@@ -33,9 +35,16 @@ class LemlistTaskMixin:
     template_fields: Sequence[str] = ("lemlist_conn_id",)
     lemlist_conn_id: str
 
+    def pre_execute(self, context: Any) -> None:
+        """Refuse a connection outside the allow-list before ``execute`` (or the method a trigger resumes)
+        starts: a deferring sensor hands ``lemlist_conn_id`` to its trigger without building a hook."""
+        allowlists.lemlist_connection("lemlist_conn_id", self.lemlist_conn_id)
+
     @cached_property
     def hook(self) -> LemlistHook:
-        return LemlistHook(lemlist_conn_id=self.lemlist_conn_id)
+        return LemlistHook(
+            lemlist_conn_id=allowlists.lemlist_connection("lemlist_conn_id", self.lemlist_conn_id)
+        )
 
 
 # The __init__s below are written out in each class because Airflow applies default_args (a DAG's pool, say)

@@ -20,9 +20,10 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from lemlist_provider import paths
 from lemlist_provider.enrichment.credits import credits_of, plan_credits, require_credits
-from lemlist_provider.enrichment.items import build_items, items_from_leads, kinds_for, read_rows
+from lemlist_provider.enrichment.items import build_items, items_from_leads, kinds_for, people_of, read_rows
+from lemlist_provider.enrichment.ledger import Ledger
 from lemlist_provider.enrichment.results import run_summary_line, status_counts, write_results
-from lemlist_provider.enrichment.starts import Ledger, collect_results, start_enrichments, write_back
+from lemlist_provider.enrichment.starts import collect_results, per_row, start_enrichments, write_back
 from lemlist_provider.enrichment.wait import DEFAULT_POLL, check_event
 from lemlist_provider.events.callbacks import enrichment_webhook_url
 from lemlist_provider.figures import FIGURES
@@ -60,11 +61,17 @@ class LemlistEnrichOperator(LemlistBaseOperator):
     ``campaign_status`` (e.g. ``"running"``): the same for every campaign in that status, which with
     ``write_back`` is how the scheduled DAG enriches only the new leads of active campaigns.
 
-    Credits first: the worst case (items x types x ``credit_cost``) is compared to ``GET /team/credits`` and
-    ``max_credits``; too few fails with needed vs available, or ``on_insufficient_credits="partial"`` starts
-    only what fits. A start is never resent (see ``enrichment/starts.py``); the ledger (``ledger_path``, by
-    default beside the run's results) makes a retried task skip what an earlier try sent. The results file
-    (``output_path``, default ``<output root>/<dag_id>/<run_id>.csv``) is checked before anything is spent.
+    Rows that repeat a person (the same lead, or the same email in any spelling) are enriched once and each
+    row is reported. Credits first: the worst case (people x types x ``credit_cost``) is compared to
+    ``GET /team/credits`` and ``max_credits``; too few fails with needed vs available, or
+    ``on_insufficient_credits="partial"`` starts only what fits.
+
+    Each person is charged at most once, whatever happens (see ``enrichment/starts.py``): every start is
+    recorded in the ledger before it is sent (``ledger_path``, by default beside the results, in the output
+    storage every worker sees), a retried task reuses what earlier tries started, and a start whose answer
+    was lost is reported ``outcome_unknown`` instead of being resent, unless ``resend_unknown``. The results
+    file (``output_path``, default ``<output root>/<dag_id>/<run_id>.csv``) is checked before anything is
+    spent.
 
     Returns (XCom) ``{"enrichment_ids", "records", "counts", "credits", "http"}``. With
     ``wait_for_completion=True`` it also waits (deferred when ``deferrable``) and writes ``output_path``.
@@ -73,6 +80,7 @@ class LemlistEnrichOperator(LemlistBaseOperator):
     template_fields: Sequence[str] = (
         *LemlistBaseOperator.template_fields, "lead_ids", "people", "campaign_id", "campaign_status", "source",
         "enrichments", "force", "max_credits", "on_insufficient_credits", "ledger_path", "output_path",
+        "resend_unknown",
     )  # fmt: skip
 
     def __init__(
@@ -90,6 +98,7 @@ class LemlistEnrichOperator(LemlistBaseOperator):
         credit_cost: int = 1,
         chunk_size: int = 500,
         ledger_path: str | None = None,
+        resend_unknown: Any = False,
         wait_for_completion: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         output_path: str | None = None,
@@ -112,6 +121,7 @@ class LemlistEnrichOperator(LemlistBaseOperator):
         self.credit_cost = credit_cost
         self.chunk_size = chunk_size
         self.ledger_path = ledger_path
+        self.resend_unknown = resend_unknown
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         self.output_path = output_path
@@ -121,13 +131,19 @@ class LemlistEnrichOperator(LemlistBaseOperator):
         self.max_interval = max_interval
 
     def _files(self, context: Any) -> tuple[Any, Ledger]:
-        """The results file (checked writable now, before any credit is spent) and the ledger."""
+        """The results file (checked writable now, before any credit is spent) and the run's ledger: beside
+        the results, else (outside a DAG run, without ``output_path``) under the first output root by task."""
         output = given(self.output_path) or run_output(context, ".csv")
-        ledger = given(self.ledger_path) or (f"{output}.starts.jsonl" if output else None)
-        for param, value in (("output_path", output), ("ledger_path", ledger)):
-            if value is not None:
-                paths.check_replaceable(param, paths.output_location(param, value))
-        return output, Ledger(paths.output_location("ledger_path", ledger) if ledger else None)
+        if output is not None:
+            paths.check_replaceable("output_path", paths.output_location("output_path", output))
+        ledger = given(self.ledger_path) or (
+            f"{output}.starts.jsonl"
+            if output
+            else paths.default_output("lemlist_enrichment", f"{paths.safe_name(self.task_id)}.starts.jsonl")
+        )
+        ledger = Ledger(paths.output_location("ledger_path", ledger))
+        ledger.claim()
+        return output, ledger
 
     def execute(self, context: Any) -> dict[str, Any]:
         if self.on_insufficient_credits not in INSUFFICIENT_MODES:
@@ -139,7 +155,7 @@ class LemlistEnrichOperator(LemlistBaseOperator):
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from None
         output, ledger = self._files(context)
-        force = as_bool(self.force)
+        force, resend = as_bool(self.force), as_bool(self.resend_unknown)
         items = build_items(lead_ids=as_list(self.lead_ids), people=as_list(self.people), rows=rows)
         skipped: list[dict] = []
         campaign_ids = [self.campaign_id] if given(self.campaign_id) else []
@@ -153,14 +169,25 @@ class LemlistEnrichOperator(LemlistBaseOperator):
             known = {i["key"] for i in items}
             items += [i for i in campaign_items if i["key"] not in known]
             skipped += campaign_skipped
-        fresh = [i for i in items if i["key"] not in ledger.records]
+        groups = people_of(items)
+        people = [rows[0] for rows in groups.values()]
+
+        def may_charge(person: dict) -> bool:
+            """Not settled by an earlier try, and not an unknown bulk start kept from being resent."""
+            identity = person["identity"]
+            if identity in ledger.settled:
+                return False
+            return identity not in ledger.unknown or person["mode"] != "bulk" or resend
+
+        chargeable = [p for p in people if may_charge(p)]
         credits_before = credits_of(self.hook.get_credits())
         max_credits = None if given(self.max_credits) is None else int(self.max_credits)
-        plan = plan_credits(fresh, len(kinds) * int(self.credit_cost), credits_before, max_credits)
+        plan = plan_credits(chargeable, len(kinds) * int(self.credit_cost), credits_before, max_credits)
         self.log.info(
-            "lemlist enrichment: %d inputs (%d already sent by an earlier try, %d skipped as already enriched), "
-            "%d credits needed at most, %d available, budget %d",
-            len(items), len(items) - len(fresh), len(skipped), plan.needed, plan.available, plan.budget,
+            "lemlist enrichment: %d inputs, %d people (%d handled by an earlier try, %d skipped as already "
+            "enriched), %d credits needed at most, %d available, budget %d",
+            len(items), len(people), len(people) - len(chargeable), len(skipped), plan.needed, plan.available,
+            plan.budget,
         )  # fmt: skip
         if not plan.fits and self.on_insufficient_credits == "fail":
             raise AirflowFailException(plan.shortfall_message())
@@ -168,22 +195,39 @@ class LemlistEnrichOperator(LemlistBaseOperator):
             self.log.warning(
                 "%s; starting the first %d that fit", plan.shortfall_message(), len(plan.selected)
             )
-        start_items = [i for i in items if i["key"] in ledger.records] + plan.selected
+        left_out = {p["identity"] for p in plan.unaffordable}
         dag_id = getattr(context.get("dag"), "dag_id", None)
         callback = enrichment_webhook_url(dag_id, context.get("run_id"), self.lemlist_conn_id)
-        records, counters = start_enrichments(
-            self.hook, start_items, enrichments, kinds, force=force, chunk_size=self.chunk_size, ledger=ledger,
-            log=self.log, webhook_url=callback,
-        )  # fmt: skip
-        records += [{**i, "enrichmentId": None, "status": "skipped_credits",
-                     "error": f"left out: {plan.needed} credits needed, budget {plan.budget}"} for i in plan.unaffordable]  # fmt: skip
-        records += [
+        try:
+            by_identity, counters = start_enrichments(
+                self.hook, [p for p in people if p["identity"] not in left_out], enrichments, kinds,
+                ledger=ledger, force=force, resend_unknown=resend, chunk_size=self.chunk_size, log=self.log,
+                webhook_url=callback,
+            )  # fmt: skip
+        finally:
+            ledger.close()
+        shortfall = f"left out: {plan.needed} credits needed, budget {plan.budget}"
+        for person in plan.unaffordable:
+            by_identity[person["identity"]] = {**person, "enrichmentId": None, "status": "skipped_credits",
+                                               "error": shortfall}  # fmt: skip
+        records = per_row(items, by_identity) + [
             {**i, "enrichmentId": None, "status": "skipped", "error": "already enriched (enrichmentStatus)"}
             for i in skipped
         ]
         for record in records:
             record.pop("mode", None)
-        ids = [r["enrichmentId"] for r in records if r["status"] == "started" and r["enrichmentId"]]
+        if counters["outcome_unknown"]:
+            self.log.warning(
+                "%d people have a start whose outcome is unknown (its answer was lost): they are reported "
+                "outcome_unknown and were not sent again, so they are charged at most once. Set resend_unknown "
+                "to send them again on purpose (lemlist may charge them twice).",
+                counters["outcome_unknown"],
+            )
+        ids = list(
+            dict.fromkeys(
+                r["enrichmentId"] for r in records if r["status"] == "started" and r["enrichmentId"]
+            )
+        )
         result = {
             "enrichment_ids": ids,
             "records": records,

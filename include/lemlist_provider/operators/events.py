@@ -23,7 +23,7 @@ from airflow.providers.sqlite.hooks.sqlite import SqliteHook
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from lemlist_provider import paths
+from lemlist_provider import allowlists, paths, settings
 from lemlist_provider.events import config
 from lemlist_provider.events.credentials import SecretUnavailable, task_webhook_secret
 from lemlist_provider.events.families import URI_PREFIX, hook_types
@@ -35,7 +35,6 @@ from lemlist_provider.notifiers import HANDOFF_LEADS_KEY, LemlistHandoffNotifier
 from lemlist_provider.operators.base import LemlistBaseOperator, as_bool, given
 from lemlist_provider.operators.unsubscribes import local_store
 from lemlist_provider.unsubscribes import Side, normalise
-from lemlist_provider.unsubscribes.stores import TABLE_RE
 
 HANDOFF_SQLITE = "lemlist_reply_handoff.sqlite"
 READ_CHUNK = 500
@@ -109,17 +108,17 @@ class LemlistWebhooksSetupOperator(LemlistBaseOperator):
         self.max_hooks = max_hooks
 
     def execute(self, context: Any) -> dict[str, Any]:
-        receiver = given(self.receiver_url) or config.receiver_url()
+        receiver = given(self.receiver_url) or settings.webhook_receiver_url()
         if not receiver:
             raise AirflowFailException(
                 "no receiver URL: set [lemlist] webhook_receiver_url (AIRFLOW__LEMLIST__WEBHOOK_RECEIVER_URL) to "
                 "https://<your airflow>/lemlist/webhooks, or pass receiver_url"
             )
-        owner = given(self.hook_owner) or config.webhook_owner()
+        owner = given(self.hook_owner) or settings.webhook_owner()
         declared = given(self.hooks)
         if declared is not None and not isinstance(declared, list):
             raise AirflowFailException("hooks must be a list of {types, campaign_id, is_first} objects")
-        named = None if self.lemlist_conn_id == config.webhook_conn_id() else self.lemlist_conn_id
+        named = None if self.lemlist_conn_id == settings.webhook_conn_id() else self.lemlist_conn_id
         try:
             specs = declared_hooks(
                 declared if declared is not None else default_hooks(given(self.campaign_id)),
@@ -204,7 +203,7 @@ class LemlistUnsubscribeEventsOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         events = list(lemlist_events(context))
-        bounces = config.suppress_bounces() if given(self.bounces) is None else as_bool(self.bounces)
+        bounces = settings.events_suppress_bounces() if given(self.bounces) is None else as_bool(self.bounces)
         found = suppressions(events, bounces=bounces)
         store = local_store(self.store, self.csv_path, self.sql_conn_id, self.table)
         listed = Side.collect(normalise(v, s, c) for v, s, c in store.read()).entries if found.entries else {}
@@ -247,11 +246,12 @@ class LemlistReplyHandoffOperator(BaseOperator):
         self.notifier = notifier if notifier is not None else LemlistHandoffNotifier()
 
     def _target(self) -> tuple[Any, str]:
-        conn_id, table = config.handoff_target()
+        """The hook and table, both from the admin's allow-lists (``sql_conn_ids``, ``sql_tables``)."""
+        conn_id, table = settings.reply_handoff_target()
         conn_id, table = given(self.sql_conn_id) or conn_id, given(self.table) or table
-        if not TABLE_RE.match(table or ""):
-            raise AirflowFailException(f"invalid hand-off table name {table!r}: letters, digits and _ only")
+        table = allowlists.sql_table("table", table)
         if conn_id:
+            conn_id = allowlists.sql_connection("sql_conn_id", conn_id)
             from airflow.providers.common.sql.hooks.sql import DbApiHook
             from airflow.sdk import BaseHook
 

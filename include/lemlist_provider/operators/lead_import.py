@@ -1,7 +1,9 @@
 """Operators of the lead import: validate a source, import one staged batch, write the report.
 
 They are thin: the work is in :mod:`lemlist_provider.lead_import`. Only small things travel through XCom
-(batch descriptors, the summary); rows live in the run's work folder next to the report.
+(batch descriptors, the summary); rows live in the run's work folder next to the report, in the output
+storage, where a batch on any worker finds them (the folder named in XCom is checked against the output
+roots like any file Param).
 """
 
 from __future__ import annotations
@@ -163,7 +165,7 @@ class LemlistImportLeadBatchOperator(LemlistBaseOperator):
         self.progress_every = progress_every
 
     def execute(self, context: Any) -> dict:
-        workspace = Workspace(Path(self.batch["work_dir"]))
+        workspace = Workspace(paths.output_location("work_dir", self.batch["work_dir"]))
         manifest = workspace.read_manifest()
         options = ImportOptions(
             campaign_id=manifest["campaign_id"],
@@ -209,7 +211,7 @@ class LemlistLeadImportReportOperator(LemlistBaseOperator):
             raise AirflowFailException(
                 "No import work folder: the validate task did not run for this DAG run."
             )
-        workspace = Workspace(Path(work_dir))
+        workspace = Workspace(paths.output_location("work_dir", work_dir))
         try:
             manifest = workspace.read_manifest()
         except FileNotFoundError as exc:

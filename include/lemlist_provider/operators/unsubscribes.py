@@ -12,18 +12,25 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from lemlist_provider import paths
+from lemlist_provider import allowlists, paths
 from lemlist_provider.operators.base import LemlistBaseOperator, as_bool, given
 from lemlist_provider.unsubscribes import (
     MODES,
     PULLS,
     TRUTHS,
-    RemovalLimitError,
+    MissingSourceError,
+    RemovalLimits,
+    RemovalRefused,
     SuppressionStore,
     SyncOptions,
     open_store,
     run_summary_line,
     run_sync,
+)
+from lemlist_provider.unsubscribes.guards import (
+    DEFAULT_MAX_INVALID_PERCENT,
+    DEFAULT_MAX_REMOVAL_PERCENT,
+    DEFAULT_MAX_REMOVALS,
 )
 
 DEFAULT_CSV = "suppression_list.csv"
@@ -34,22 +41,30 @@ DEFAULT_TABLE = "lemlist_suppression"
 class LemlistUnsubscribeSyncOperator(LemlistBaseOperator):
     """Sync the local suppression list with lemlist's unsubscribes; add-only unless ``mode="mirror"``.
 
-    :param store: ``csv`` (``csv_path``) or ``sql`` (``sql_conn_id`` + ``table``; created if missing)
+    :param store: ``csv`` (``csv_path``) or ``sql`` (``sql_conn_id`` + ``table``; created if missing; both
+        must be on the admin's allow-lists, ``[lemlist] sql_conn_ids`` and ``sql_tables``)
     :param csv_path: the CSV list, inside the output roots (default ``<first output root>/suppression_list.csv``)
     :param mode: ``add_only`` (default: both sides end with the union; nobody is re-subscribed) or ``mirror``
     :param truth: in mirror mode, the side that wins: ``local`` removes from lemlist what the local list does
         not hold (never entries the person created: unsubscribe link, bounce, abuse), ``lemlist`` removes
         local rows lemlist does not hold
     :param confirm_removals: mirror removes only with this set; without it the run reports ``would_remove``
-    :param max_removals: a mirror run that would remove more fails before any write
-    :param dry_run: read both sides, plan and audit; change nothing
+    :param max_removal_percent: a confirmed mirror run that would remove more than this share of the other
+        side fails before any write (see ``unsubscribes/guards.py`` for every guard)
+    :param max_removals: the same for an absolute number of removals
+    :param max_invalid_percent: a confirmed mirror run whose source of truth has more invalid rows than this
+        share fails before any write; so does one whose source of truth is empty, or (before anything is
+        read) one whose local file or table does not exist
+    :param dry_run: read both sides, plan and audit (with what a confirmed run would remove, or which guard
+        would refuse it); change nothing
     :param pull: ``export`` (one CSV request for the whole list) or ``paginate`` (100 per request)
     :param audit_dir: folder of the per-run audit CSV, inside the output roots
     """
 
     template_fields: Sequence[str] = (
         *LemlistBaseOperator.template_fields, "store", "csv_path", "sql_conn_id", "table", "mode", "truth",
-        "confirm_removals", "max_removals", "dry_run", "pull", "audit_dir", "bulk_size",
+        "confirm_removals", "max_removal_percent", "max_removals", "max_invalid_percent", "dry_run", "pull",
+        "audit_dir", "bulk_size",
     )  # fmt: skip
     ui_color = "#fde8e8"
 
@@ -63,7 +78,9 @@ class LemlistUnsubscribeSyncOperator(LemlistBaseOperator):
         mode: str = "add_only",
         truth: str = "local",
         confirm_removals: bool = False,
-        max_removals: int = 1000,
+        max_removal_percent: float = DEFAULT_MAX_REMOVAL_PERCENT,
+        max_removals: int = DEFAULT_MAX_REMOVALS,
+        max_invalid_percent: float = DEFAULT_MAX_INVALID_PERCENT,
         dry_run: bool = False,
         pull: str = "export",
         bulk_size: int = 10_000,
@@ -78,7 +95,9 @@ class LemlistUnsubscribeSyncOperator(LemlistBaseOperator):
         self.mode = mode
         self.truth = truth
         self.confirm_removals = confirm_removals
+        self.max_removal_percent = max_removal_percent
         self.max_removals = max_removals
+        self.max_invalid_percent = max_invalid_percent
         self.dry_run = dry_run
         self.pull = pull
         self.bulk_size = bulk_size
@@ -89,9 +108,13 @@ class LemlistUnsubscribeSyncOperator(LemlistBaseOperator):
                                      ("pull", self.pull, PULLS)):  # fmt: skip
             if value not in allowed:
                 raise AirflowFailException(f"{name} must be one of {allowed}, not {value!r}")
+        limits = RemovalLimits(
+            max_removal_percent=float(self.max_removal_percent), max_removals=int(self.max_removals),
+            max_invalid_percent=float(self.max_invalid_percent),
+        )  # fmt: skip
         return SyncOptions(
             mode=self.mode, truth=self.truth, dry_run=as_bool(self.dry_run),
-            confirm_removals=as_bool(self.confirm_removals), max_removals=int(self.max_removals), pull=self.pull,
+            confirm_removals=as_bool(self.confirm_removals), limits=limits, pull=self.pull,
             bulk_size=int(self.bulk_size),
         )  # fmt: skip
 
@@ -108,8 +131,14 @@ class LemlistUnsubscribeSyncOperator(LemlistBaseOperator):
         )
         try:
             summary = run_sync(self.hook, store, options, audit, self.log)
-        except RemovalLimitError as exc:
+        except (MissingSourceError, RemovalRefused) as exc:  # the same inputs would fail the same way
             raise AirflowFailException(str(exc)) from None
+        if summary["removal_refused"]:
+            self.log.warning(
+                "%s (a confirmed run would fail here; see %s)",
+                summary["removal_refused"],
+                summary["audit_file"],
+            )
         if summary["removals_pending"]:
             self.log.warning(
                 "mirror: %d removal(s) planned but not applied (set confirm_removals after checking the audit "
@@ -128,13 +157,19 @@ class LemlistUnsubscribeSyncOperator(LemlistBaseOperator):
 def local_store(store: Any, csv_path: Any, sql_conn_id: Any, table: Any) -> SuppressionStore:
     """The local suppression list the rendered Params name: a CSV file inside the output roots (default
     ``<first output root>/suppression_list.csv``) or a table (default ``lemlist_suppression``) through an
-    Airflow SQL connection. Shared by the sync and ``lemlist_unsubscribe_events``; a bad value fails the task
-    without retries."""
+    Airflow SQL connection, both from the admin's allow-lists (``[lemlist] sql_conn_ids``, ``sql_tables``).
+    Shared by the sync and ``lemlist_unsubscribe_events``; a bad value fails the task without retries."""
     kind = given(store) or "csv"
     try:
         if kind == "csv":
             path = paths.output_location("csv_path", given(csv_path) or paths.default_output(DEFAULT_CSV))
             return open_store(kind, csv_path=path)
-        return open_store(kind, conn_id=given(sql_conn_id), table=given(table) or DEFAULT_TABLE)
+        if kind != "sql":
+            return open_store(kind)  # refused: an unknown kind
+        return open_store(
+            kind,
+            conn_id=allowlists.sql_connection("sql_conn_id", given(sql_conn_id)),
+            table=allowlists.sql_table("table", given(table) or DEFAULT_TABLE),
+        )
     except ValueError as exc:
         raise AirflowFailException(str(exc)) from None

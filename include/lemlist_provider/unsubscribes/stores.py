@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
+from lemlist_provider.allowlists import SQL_NAME as TABLE_RE
+
 from .normalise import Entry
 
 COLUMNS = ("value", "source", "created_at")
 VALUE_HEADERS = ("value", "email", "unsubscribe", "suppression")
-TABLE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$")
 Row = tuple[str, str, str]
 
 
@@ -27,6 +27,7 @@ class SuppressionStore(Protocol):
     """What the sync needs from a local suppression list."""
 
     def describe(self) -> str: ...
+    def exists(self) -> bool: ...
     def read(self) -> Iterator[Row]: ...
     def add(self, entries: list[Entry], source: str, created_at: str) -> int: ...
     def remove(self, entries: list[Entry]) -> int: ...
@@ -35,8 +36,8 @@ class SuppressionStore(Protocol):
 class CsvSuppressionStore:
     """A CSV file with a header; the value column is ``value`` (or ``email``), else the first column.
 
-    A missing file is an empty list and is created with the header ``value,source,created_at`` on the
-    first add. Adds append; removals rewrite the file through a temporary file and an atomic rename.
+    A missing file reads as an empty list (``exists()`` tells the two apart) and is created with the header
+    ``value,source,created_at`` on the first add. Adds append; removals rewrite the file through a temporary file and an atomic rename.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -44,6 +45,9 @@ class CsvSuppressionStore:
 
     def describe(self) -> str:
         return f"csv:{self.path}"
+
+    def exists(self) -> bool:
+        return self.path.is_file()
 
     def _layout(self, header: list[str]) -> tuple[int, int | None, int | None, bool]:
         lowered = [h.strip().lower() for h in header]
@@ -123,7 +127,8 @@ class CsvSuppressionStore:
 class SqlSuppressionStore:
     """A table ``(value, source, created_at)`` reached through any Airflow SQL connection (``DbApiHook``).
 
-    The table is created if missing (``value`` is the primary key; ``created_at`` is ISO-8601 UTC text so
+    A missing table reads as empty (``exists()`` tells the two apart, without creating anything) and is
+    created by the first add (``value`` is the primary key; ``created_at`` is ISO-8601 UTC text so
     the same DDL works on SQLite, PostgreSQL and MySQL). The table name is checked against a strict pattern
     because it is the one part of the SQL that cannot be a bound parameter.
     """
@@ -155,6 +160,13 @@ class SqlSuppressionStore:
     def describe(self) -> str:
         return f"sql:{self.conn_id}/{self.table}"
 
+    def exists(self) -> bool:
+        """Whether the table is there, asked of the database's catalogue (SQLAlchemy's inspector)."""
+        if self._ensured:
+            return True
+        schema, _, name = self.table.rpartition(".")
+        return bool(self.hook.inspector.has_table(name, schema=schema or None))
+
     def ensure_table(self) -> None:
         if self._ensured:
             return
@@ -166,7 +178,8 @@ class SqlSuppressionStore:
         self._ensured = True
 
     def read(self) -> Iterator[Row]:
-        self.ensure_table()
+        if not self.exists():
+            return
         conn = self.hook.get_conn()
         try:
             cursor = conn.cursor()
@@ -191,7 +204,6 @@ class SqlSuppressionStore:
     def remove(self, entries: list[Entry]) -> int:
         if not entries:
             return 0
-        self.ensure_table()
         values = [e.raw or e.value for e in entries]
         mark = self.hook.placeholder
         for start in range(0, len(values), 500):

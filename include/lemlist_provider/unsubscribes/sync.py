@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from lemlist_provider import safe_csv
 from lemlist_provider.figures import http_figures
 from lemlist_provider.paths import writing
 
 from .diff import Side, SyncPlan, plan_sync
+from .guards import MissingSourceError, Refusal, RemovalLimits, RemovalRefused, check_removals
 from .normalise import Entry, Invalid, normalise
 from .stores import SuppressionStore
 
@@ -40,7 +42,7 @@ class SyncOptions:
     truth: str = "local"
     dry_run: bool = False
     confirm_removals: bool = False  # mirror removes only with this set (a mirror run without it reports)
-    max_removals: int = 1000
+    limits: RemovalLimits = field(default_factory=RemovalLimits)  # the guards every removal must pass
     pull: str = "export"  # one of PULLS: one CSV request, or 100 per request
     bulk_size: int = BULK_LIMIT
 
@@ -61,6 +63,8 @@ class SyncReport:
     rejected: list[tuple[Entry, str]] = field(default_factory=list)
     unsupported: list[Entry] = field(default_factory=list)
     removals_pending: bool = False
+    refusal: Refusal | None = None  # the guard a confirmed mirror run of this plan fails (see guards.py)
+    applied: bool = False  # False: a dry run, or a run refused before any write
     legacy_fallback: bool = False
 
 
@@ -228,23 +232,33 @@ def run_sync(
     audit_path: Any = None,
     logger: logging.Logger | Any = log,
 ) -> dict[str, Any]:
-    """Run one sync and return its summary (JSON-native, for XCom). Writes the audit file if a path is given."""
+    """Run one sync and return its summary (JSON-native, for XCom). Writes the audit file if a path is given.
+
+    Mirror mode never works from a list it cannot see: a missing local file or table raises
+    :class:`MissingSourceError` before anything is read, and a plan that fails a removal guard raises
+    :class:`RemovalRefused` once the audit file holds the plan, before anything is written on either side.
+    """
     started = time.monotonic()
+    if options.mode == "mirror" and not store.exists():
+        raise MissingSourceError(
+            f"mirror mode needs the local list, but {store.describe()} does not exist; nothing was read or "
+            "changed. Create it (an add_only run creates it with lemlist's entries) or point the sync at the "
+            "right file or table."
+        )
     lemlist = LemlistSide(hook, logger)
     report = lemlist.report
     local = read_local(store)
     remote = Side.collect(lemlist.read(options.pull))
     plan = plan_sync(local, remote, mode=options.mode, truth=options.truth)
     report.plan = plan
+    report.refusal = check_removals(plan, options.limits, store.describe())
     removals = plan.remove_remote + plan.remove_local
     execute_removals = options.mode == "mirror" and options.confirm_removals and not options.dry_run
     report.removals_pending = bool(removals) and not execute_removals
-    if execute_removals and len(removals) > options.max_removals:
-        raise RemovalLimitError(
-            f"mirror would remove {len(removals)} entries, more than max_removals={options.max_removals}; "
-            "nothing was changed. Check the plan with dry_run, then raise max_removals if it is right."
-        )
+    if execute_removals and report.refusal is not None:
+        raise RemovalRefused(report.refusal, write_audit(audit_path, report, options) if audit_path else None)
     if not options.dry_run:
+        report.applied = True
         lemlist.push(plan.to_remote, options.bulk_size)
         stamp = now_iso()
         report.added_local = list(plan.to_local)
@@ -262,14 +276,25 @@ def run_sync(
     return summarise(report, options, store.describe(), hook, audit_file, time.monotonic() - started)
 
 
-class RemovalLimitError(RuntimeError):
-    """A mirror run would remove more than ``max_removals`` entries: refused before any write."""
+def _removal_action(done: bool, refusal: Refusal | None) -> tuple[str, str]:
+    """A planned removal's audit action and the reason's suffix: done, refused by a guard, or pending."""
+    if done:
+        return "removed", ""
+    if refusal is not None:
+        return "refused", f"; refused by the {refusal.guard} guard"
+    return "would_remove", ""
 
 
 def _audit_rows(report: SyncReport, options: SyncOptions) -> Iterator[tuple[str, ...]]:
+    """Every planned or applied change, then the entries kept, refused by lemlist and invalid.
+
+    A run that wrote nothing (dry run, or refused by a guard) lists its planned adds as ``would_add``; a
+    planned removal is ``removed``, ``would_remove`` (a confirmed run would remove it) or ``refused`` (a
+    confirmed run fails that guard and removes nothing).
+    """
     plan = report.plan
     assert plan is not None
-    would = options.dry_run
+    would = not report.applied
     adds_remote = plan.to_remote if would else report.added_remote
     adds_local = plan.to_local if would else report.added_local
     for e in adds_remote:
@@ -278,12 +303,20 @@ def _audit_rows(report: SyncReport, options: SyncOptions) -> Iterator[tuple[str,
         yield ("would_add" if would else "added", "local", e.value, e.kind, "lemlist", e.source, "")
     done_remote = {e.key for e in report.removed_remote}
     for e in plan.remove_remote:
-        action = "removed" if e.key in done_remote else "would_remove"
-        yield (action, "lemlist", e.value, e.kind, "local", e.source, "not in the local list (mirror)")
+        action, refused = _removal_action(e.key in done_remote, report.refusal)
+        yield (
+            action,
+            "lemlist",
+            e.value,
+            e.kind,
+            "local",
+            e.source,
+            f"not in the local list (mirror){refused}",
+        )
     done_local = {e.key for e in report.removed_local}
     for e in plan.remove_local:
-        action = "removed" if e.key in done_local else "would_remove"
-        yield (action, "local", e.value, e.kind, "lemlist", e.source, "not on lemlist (mirror)")
+        action, refused = _removal_action(e.key in done_local, report.refusal)
+        yield (action, "local", e.value, e.kind, "lemlist", e.source, f"not on lemlist (mirror){refused}")
     for e in plan.kept_protected:
         yield (
             "kept",
@@ -314,7 +347,7 @@ def _audit_rows(report: SyncReport, options: SyncOptions) -> Iterator[tuple[str,
 
 def write_audit(path: Any, report: SyncReport, options: SyncOptions) -> str:
     with writing("audit_dir", path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
+        writer = safe_csv.writer(handle, lineterminator="\n")
         writer.writerow(AUDIT_COLUMNS)
         writer.writerows(_audit_rows(report, options))
     return str(path)
@@ -348,6 +381,8 @@ def summarise(
         "would_remove_from_lemlist": len(plan.remove_remote) - removed_remote,
         "would_remove_from_local": len(plan.remove_local) - removed_local,
         "removals_pending": report.removals_pending,
+        "removal_guard": report.refusal.guard if report.refusal else None,
+        "removal_refused": report.refusal.message if report.refusal else None,
         "kept_protected": len(plan.kept_protected),
         "invalid_local": len(plan.local_invalid),
         "invalid_lemlist": len(plan.remote_invalid),
@@ -377,12 +412,14 @@ def run_summary_line(summary: dict[str, Any]) -> str:
     removed = summary.get("removed_from_lemlist", 0) + summary.get("removed_from_local", 0)
     pending = summary.get("would_remove_from_lemlist", 0) + summary.get("would_remove_from_local", 0)
     verb = "would add" if summary.get("dry_run") else "added"
+    guard = summary.get("removal_guard")
     return (
         f"unsubscribe sync [{mode}, {summary.get('local_store')}]: local {summary.get('local_total')} / "
         f"lemlist {summary.get('lemlist_total')} ({summary.get('in_both')} in both); {verb} "
         f"{summary.get('to_lemlist') if summary.get('dry_run') else summary.get('added_to_lemlist')} to lemlist "
         f"and {summary.get('to_local') if summary.get('dry_run') else summary.get('added_to_local')} locally; "
-        f"removed {removed}{f' ({pending} pending confirmation)' if pending else ''}; "
+        f"removed {removed}{f' ({pending} pending confirmation)' if pending else ''}"
+        f"{f', a confirmed run is refused by the {guard} guard' if guard else ''}; "
         f"invalid {summary.get('invalid_local', 0)} local + {summary.get('invalid_lemlist', 0)} lemlist, "
         f"{summary.get('rejected_by_lemlist', 0)} refused by lemlist; "
         f"{summary.get('requests')} requests ({summary.get('bulk_calls')} bulk, {summary.get('legacy_calls')} legacy), "
