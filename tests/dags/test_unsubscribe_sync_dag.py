@@ -278,7 +278,7 @@ def test_mirror_never_removes_what_it_cannot_see(
     if local == "sql":
         monkeypatch.setenv("AIRFLOW_CONN_SUPPRESSION_DB", _sqlite_conn(db))
         _sqlite_tables(db)  # an existing database without the table
-        conf.update(store="sql", sql_conn_id="suppression_db", table="not_there")
+        conf.update(store="sql", sql_conn_id="suppression_db", table="lemlist_not_there")  # allowed, absent
     elif local is not None:
         local_csv.write_text(local)
     remote_before, local_before = set(nolimit.team(key).unsubscribes), _local_state(local_csv)
