@@ -1,5 +1,7 @@
 """Airflow plugin of the lemlist project: the "lemlist campaign" button on every lemlist task, and the
-webhook receiver app (``lemlist_provider.events.receiver``) mounted by the API server at ``/lemlist``.
+webhook receiver app (``lemlist_provider.events.receiver``) mounted by the API server at ``/lemlist``:
+``POST /lemlist/webhooks`` (lemlist's hooks), ``POST /lemlist/webhooks/enrichment`` (enrichment callbacks),
+``GET /lemlist/events/summary`` (Airflow login). See docs/events.md.
 
 Only the registration lives here (Airflow imports every ``.py`` under ``plugins/`` as a top-level module);
 the link itself is ``lemlist_provider.links.LemlistCampaignLink``. It is registered as an

@@ -30,6 +30,7 @@ from .deployment import LemlistTarget, LocalAirflow
 
 DEMO_OUTPUT = PROJECT / "output" / "demo"
 SCRATCH_SUPPRESSION_LIST = DEMO_OUTPUT / "suppression_list.csv"
+UNSUBSCRIBE_EVENTS = "lemlist_unsubscribe_events"
 IMPORT_CAMPAIGN = "Q4 Outbound - SaaS founders"
 ENRICH_CAMPAIGN = "Webinar follow-up"
 
@@ -70,6 +71,42 @@ def campaign_id(lemlist: LemlistTarget, name: str) -> str:
         if campaign.get("name") == name:
             return campaign["_id"]
     raise LookupError(f"no campaign named {name!r} in the account; set LEMLIST_DEMO_CAMPAIGN_ID")
+
+
+def hooks_line(report: dict) -> str:
+    counts = report.get("counts", {})
+    return (
+        f"lemlist hooks: {counts.get('create')} to create, {counts.get('keep')} kept, {counts.get('delete')} to "
+        f"delete, {counts.get('foreign')} not ours; {counts.get('hooks_after')} of {counts.get('max_hooks')}"
+    )
+
+
+def suppression_line(summary: dict) -> str:
+    return (
+        f"{summary.get('events')} lemlist event(s): {summary.get('added')} added to {summary.get('store')}, "
+        f"{summary.get('already_listed')} already listed, {summary.get('skipped')} skipped"
+    )
+
+
+def start_unsubscribe_event(local: LocalAirflow, lemlist: LemlistTarget) -> str:
+    """The event-driven run: once ``lemlist_webhooks_setup`` has registered the hooks, the sandbox sends an
+    unsubscribe to the receiver as lemlist would, and the run it schedules is the one shown."""
+    if lemlist.sandbox is None:
+        raise RuntimeError("needs the sandbox to send an event (a real lemlist sends them when people act)")
+    setup = "lemlist_webhooks_setup"
+    local.wait_until(
+        lambda: any(r["state"] == "success" for r in local.client.list_runs(setup)), 180, f"{setup} succeeded"
+    )
+    local.client.unpause(UNSUBSCRIBE_EVENTS)  # before the event: its arrival queues the run
+    lemlist.sandbox.emit("emailsUnsubscribed", email="demo.unsubscribe@example.com")
+
+    def new_run() -> str | None:
+        runs = [
+            r for r in local.client.list_runs(UNSUBSCRIBE_EVENTS) if r.get("run_type") == "asset_triggered"
+        ]
+        return runs[0]["dag_run_id"] if runs else None
+
+    return local.wait_until(new_run, 120, f"{UNSUBSCRIBE_EVENTS} run scheduled by the event")
 
 
 def overview_line(summary: dict) -> str:
@@ -121,5 +158,9 @@ DEMO_RUNS = [
             "poll_max": 2.0,
         },
         describe=export_line,
+    ),
+    DemoRun("lemlist_webhooks_setup", summary_task="sync_hooks", describe=hooks_line),
+    DemoRun(
+        UNSUBSCRIBE_EVENTS, summary_task="suppress", describe=suppression_line, start=start_unsubscribe_event
     ),
 ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -90,11 +91,20 @@ class LocalAirflow:
         self.extra_env = extra_env or {}
         self.echo = echo
         self.log_server_ports = (free_port(), free_port())  # worker's, triggerer's: one pair for all
+        #: the connection's webhook secret (airflow_settings.yaml): LEMLIST_WEBHOOK_SECRET, else a fresh one
+        self.webhook_secret = os.environ.get("LEMLIST_WEBHOOK_SECRET") or secrets.token_urlsafe(24)
         self.groups: dict[str, ProcessGroup] = {}
 
     @property
     def ui_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def receiver_url(self) -> str:
+        """Where lemlist's webhooks go: ``LEMLIST_WEBHOOK_RECEIVER_URL`` (a public URL in front of this API
+        server), else this API server itself when lemlist is the local sandbox, else none."""
+        local = f"{self.ui_url}/lemlist/webhooks" if self.lemlist.sandbox is not None else ""
+        return os.environ.get("LEMLIST_WEBHOOK_RECEIVER_URL") or local
 
     @property
     def password_file(self) -> Path:
@@ -137,6 +147,8 @@ class LocalAirflow:
                 # read by airflow_settings.yaml; the incident notifier also scrubs LEMLIST_API_KEY
                 "LEMLIST_BASE_URL": self.lemlist.base_url,
                 "LEMLIST_API_KEY": self.lemlist.api_key,
+                "LEMLIST_WEBHOOK_SECRET": self.webhook_secret,
+                "AIRFLOW__LEMLIST__WEBHOOK_RECEIVER_URL": self.receiver_url,
                 "NO_COLOR": "1",
                 # a component that starts `airflow` or `python` gets this venv's
                 "PATH": os.pathsep.join([str(Path(AIRFLOW).parent), os.environ.get("PATH", "")]),

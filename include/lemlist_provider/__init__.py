@@ -40,7 +40,7 @@ _WEBHOOK_FIELDS = {
 }
 
 
-DOMAINS = ("account", "enrichment", "exports", "lead_import", "unsubscribes")
+DOMAINS = ("account", "enrichment", "events", "exports", "lead_import", "unsubscribes")
 
 
 def _modules(layer: str, names: tuple[str, ...]) -> list[dict]:
@@ -79,7 +79,10 @@ def get_provider_info() -> dict:
         "sensors": _modules("sensors", ("enrichment", "exports")),
         "triggers": _modules("triggers", ("enrichment", "exports")),
         "extra-links": ["lemlist_provider.links.LemlistCampaignLink"],
-        "notifications": ["lemlist_provider.notifiers.LemlistIncidentNotifier"],
+        "notifications": [
+            "lemlist_provider.notifiers.LemlistIncidentNotifier",
+            "lemlist_provider.notifiers.LemlistHandoffNotifier",
+        ],
         "config": provider_config(),
         "connection-types": [
             {

@@ -1,4 +1,5 @@
-"""Failure notification for lemlist tasks: one ERROR line per incident, optionally forwarded elsewhere.
+"""Notifications of lemlist tasks: one ERROR line per failed task (``LemlistIncidentNotifier``), one INFO line
+per hand-off of replying leads to sales (``LemlistHandoffNotifier``), each optionally forwarded elsewhere.
 
 Why one line: when a run fails at 3 a.m., the person on call greps the logs (or a log aggregator) for
 ``lemlist incident`` and must see at once which task, which run, which try, what error and whether lemlist
@@ -35,6 +36,8 @@ from lemlist_provider.hooks.errors import secret_forms
 
 SUMMARY_XCOM_KEY = "summary"
 INCIDENT_CONTEXT_KEY = "lemlist_incident"
+HANDOFF_CONTEXT_KEY = "lemlist_handoff"
+HANDOFF_LEADS_KEY = "lemlist_handoff_leads"
 MAX_MESSAGE_CHARS = 240
 
 _PATTERNS = (
@@ -191,18 +194,57 @@ class LemlistIncidentNotifier(BaseNotifier):
     def notify(self, context: Any) -> None:
         line = self.incident_line(context)
         self.log.error("%s", line)
-        sink = None
-        try:
-            sink = _resolve_sink(self.sink)
-            if sink is not None:
-                context[INCIDENT_CONTEXT_KEY] = line
-                # notifiers render their templates in place: give each incident its own copy
-                target = copy.deepcopy(sink) if isinstance(sink, BaseNotifier) else sink
-                target(context)
-        except Exception as exc:
-            self.log.warning(
-                "lemlist incident: forwarding to %s failed: %s: %s",
-                getattr(sink, "__name__", type(sink).__name__) if sink is not None else self.sink,
-                type(exc).__name__,
-                scrub_message(str(exc)),
-            )
+        forward(self.sink, context, INCIDENT_CONTEXT_KEY, line, self.log)
+
+
+def forward(sink: str | Callable[..., Any] | None, context: Any, key: str, line: str, logger: Any) -> None:
+    """Call ``sink`` (a callable, its dotted path or a notifier) with ``line`` in ``context[key]``; a sink
+    that fails is logged at WARNING, never raised: the line was already written."""
+    target = None
+    try:
+        target = _resolve_sink(sink)
+        if target is not None:
+            context[key] = line
+            # notifiers render their templates in place: give each call its own copy
+            (copy.deepcopy(target) if isinstance(target, BaseNotifier) else target)(context)
+    except Exception as exc:
+        logger.warning(
+            "lemlist %s: forwarding to %s failed: %s: %s",
+            key.removeprefix("lemlist_"),
+            getattr(target, "__name__", type(target).__name__) if target is not None else sink,
+            type(exc).__name__,
+            scrub_message(str(exc)),
+        )
+
+
+class LemlistHandoffNotifier(BaseNotifier):
+    """Tell sales about leads that replied or became interested: one INFO line per hand-off, then the
+    optional ``sink`` (Slack, email ...) with that line in ``context["lemlist_handoff"]``.
+
+    ``LemlistReplyHandoffOperator`` calls it with the leads in ``context["lemlist_handoff_leads"]`` (rows of
+    the hand-off table), only for leads that are new to the table or changed status, so a repeated event
+    never notifies twice.
+    """
+
+    template_fields = ()
+
+    def __init__(self, *, sink: str | Callable[..., Any] | None = None) -> None:
+        super().__init__()
+        self.sink = sink
+
+    @staticmethod
+    def handoff_line(leads: list[dict[str, Any]]) -> str:
+        shown = ", ".join(
+            f"{lead.get('email') or lead.get('lead_key')} ({lead.get('status')}, {lead.get('campaign_name') or lead.get('campaign_id') or '?'})"
+            for lead in leads[:20]
+        )
+        more = f" and {len(leads) - 20} more" if len(leads) > 20 else ""
+        return f"lemlist hand-off: {len(leads)} lead(s) for sales: {shown}{more}"
+
+    def notify(self, context: Any) -> None:
+        leads = list(context.get(HANDOFF_LEADS_KEY) or [])
+        if not leads:
+            return
+        line = self.handoff_line(leads)
+        self.log.info("%s", line)
+        forward(self.sink, context, HANDOFF_CONTEXT_KEY, line, self.log)

@@ -97,6 +97,48 @@ OPTIONS: dict[str, Option] = {
         "Stored webhook events older than this many days are deleted (also the deduplication window).",
         "90",
     ),
+    "webhook_receiver_url": Option(
+        "",
+        "string",
+        "The webhook receiver's public URL, https://<airflow>/lemlist/webhooks: where lemlist_webhooks_setup "
+        "points lemlist's hooks and where enrichments call back. Empty: no hook can be registered and "
+        "enrichments are polled only. Not a form field: the hooks send the webhook secret to this URL.",
+        "https://airflow.example.com/lemlist/webhooks",
+    ),
+    "webhook_owner": Option(
+        "default",
+        "string",
+        "Tag of the hooks this deployment registers (airflow_lemlist=<owner> in their URL); only hooks with it "
+        "are ever deleted. Give staging and production different owners.",
+        "production",
+    ),
+    "webhook_gc_freeze": Option(
+        "True",
+        "boolean",
+        "At its first event the receiver freezes the API server's objects out of Python's garbage collector "
+        "(gc.freeze), so full collections over that heap no longer hold requests for hundreds of ms.",
+        "False",
+    ),
+    "events_suppress_bounces": Option(
+        "True",
+        "boolean",
+        "lemlist_unsubscribe_events also runs on bounce events and adds hard-bounced addresses to the local "
+        "suppression list.",
+        "False",
+    ),
+    "reply_handoff_conn_id": Option(
+        "",
+        "string",
+        "SQL connection of lemlist_reply_handoff's table (it must be in sql_conn_ids). Empty: a SQLite file "
+        "lemlist_reply_handoff.sqlite in the first output root.",
+        "crm_db",
+    ),
+    "reply_handoff_table": Option(
+        "lemlist_reply_handoff",
+        "string",
+        "Table lemlist_reply_handoff upserts leads into (created if missing; it must match sql_tables).",
+        "lemlist_reply_handoff",
+    ),
     "min_poll_seconds": Option(
         "5",
         "float",
@@ -172,7 +214,7 @@ def sql_tables() -> list[str]:
 def neutralise_csv_formulas() -> bool:
     """Whether CSV cells that a spreadsheet would run as formulas get a ``'`` prefix; anything but a clear
     "off" (``false``, ``0``, ``no``, ``off``) keeps the guard on."""
-    return _get("neutralise_csv_formulas").strip().lower() not in ("false", "0", "no", "off")
+    return _flag("neutralise_csv_formulas")
 
 
 def webhook_conn_id() -> str:
@@ -186,6 +228,33 @@ def webhook_max_body_bytes() -> int:
 
 def webhook_retention_days() -> int:
     return _number("webhook_retention_days", int, 1)
+
+
+def _flag(key: str) -> bool:
+    """A boolean key: anything but a clear "off" (``false``, ``0``, ``no``, ``off``) is on."""
+    return _get(key).strip().lower() not in ("false", "0", "no", "off")
+
+
+def webhook_receiver_url() -> str:
+    return _get("webhook_receiver_url").strip()
+
+
+def webhook_owner() -> str:
+    return _get("webhook_owner").strip() or OPTIONS["webhook_owner"].default
+
+
+def webhook_gc_freeze() -> bool:
+    return _flag("webhook_gc_freeze")
+
+
+def events_suppress_bounces() -> bool:
+    return _flag("events_suppress_bounces")
+
+
+def reply_handoff_target() -> tuple[str, str]:
+    """``(conn_id, table)`` of the reply hand-off; an empty ``conn_id`` means the default SQLite file."""
+    table = _get("reply_handoff_table").strip() or OPTIONS["reply_handoff_table"].default
+    return _get("reply_handoff_conn_id").strip(), table
 
 
 def poll_floor(seconds: Any, floor: float | None = None) -> float:

@@ -21,6 +21,10 @@ class Faults:
     force_429: int = 0  # the next N API requests answer 429 whatever the budget
     html_for_unknown: bool = True  # unknown routes answer HTTP 200 with HTML, like the real web app
     echo_key_in_errors: bool = False  # 5xx bodies quote the Authorization header (tests that keys never leak)
+    webhook_duplicate_rate: float = 0.0  # fraction of webhook deliveries sent twice at once
+    webhook_lost_answer_rate: float = (
+        0.0  # fraction of 2xx webhook answers ignored, so the body is sent again
+    )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -37,6 +41,7 @@ class SandboxConfig:
     export_expiry: float = 7200.0  # seconds (before time_scale) a status lives: lemlist keeps 2 h
     download_expiry: float = 86400.0  # seconds (before time_scale) an export's CSV link works: 24 h
     enrichment_cost: int = 1  # credits per requested enrichment type (find_email, verify, ...)
+    activity_delay: float = 60.0  # seconds (before time_scale) between the steps of a lead's journey
     control_token: str = "sandbox-control"
     seed: str = "demo"
     faults: Faults = field(default_factory=Faults)
@@ -65,6 +70,7 @@ TIMING_FIELDS = {
     "export_expiry": float,
     "download_expiry": float,
     "enrichment_cost": int,
+    "activity_delay": float,
 }
 RUNTIME_FIELDS = {**RATE_FIELDS, **TIMING_FIELDS}
 FAULT_FIELDS = {
@@ -75,8 +81,10 @@ FAULT_FIELDS = {
     "force_429": int,
     "html_for_unknown": bool,
     "echo_key_in_errors": bool,
+    "webhook_duplicate_rate": float,
+    "webhook_lost_answer_rate": float,
 }
-_FRACTIONS = ("error_rate", "reset_rate")
+_FRACTIONS = ("error_rate", "reset_rate", "webhook_duplicate_rate", "webhook_lost_answer_rate")
 
 
 def checked_settings(body: object) -> dict:

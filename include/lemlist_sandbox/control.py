@@ -11,10 +11,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 
 from .config import RATE_FIELDS, checked_settings
+from .delivery import ATTEMPT_LOG
 from .deps import json_body
+from .events import activity, emit
 from .routes.exports import SYNTHETIC_ROW_BYTES, download_response
+from .routes.webhooks import EVENTS
 from .sandbox import Sandbox
-from .seed import seed_team
+from .seed import DEMO_KEY, seed_team
 from .state import Team
 
 router = APIRouter(prefix="/_sandbox")
@@ -189,6 +192,47 @@ async def synthetic_leads(team_id: str, campaign_id: str, request: Request, sand
     count = _count(await _body(request), "count", 0)
     team.extra.setdefault("synthetic_leads", {})[campaign_id] = count
     return {"ok": True, "campaign_id": campaign_id, "count": count, "row_bytes": SYNTHETIC_ROW_BYTES}
+
+
+@router.get("/webhooks")
+async def webhook_deliveries(sandbox: Controlled, attempts: int = 0) -> dict:
+    """What the webhook sender did: counters (``in_flight`` 0 = nothing left to send or retry) and, with
+    ``?attempts=N``, the last N attempts (event id, hook id, attempt number, status, times)."""
+    return sandbox.sender.snapshot(attempts=min(max(attempts, 0), ATTEMPT_LOG))
+
+
+@router.post("/webhooks/emit")
+async def emit_event(request: Request, sandbox: Controlled) -> dict:
+    """Emit a chosen event, as if it happened: ``{"type", "api_key"?, "lead_id"? | "email"?, "campaign_id"?,
+    "fields"?: {...}, "count"?: 1}``. Each of ``count`` events is a new activity (its own ``_id``) sent to
+    every hook of the team that wants it. Answers the events (without secrets) and the deliveries queued."""
+    body = await _body(request)
+    event_type, key = body.get("type"), body.get("api_key", DEMO_KEY)
+    if event_type not in EVENTS:
+        raise _refused("type must be one of lemlist's webhook event types")
+    team = sandbox.world.team_for_key(key) if isinstance(key, str) else None
+    if team is None:
+        raise HTTPException(status_code=404, detail="no team uses that key")
+    fields = body.get("fields", {})
+    count = _count(body, "count", 1)
+    if not isinstance(fields, dict) or not 1 <= count <= 1000:
+        raise _refused("fields must be an object and count between 1 and 1000")
+    lead = None
+    for name in ("lead_id", "email"):
+        if body.get(name) is not None:
+            lead = team.find_lead(body.get("campaign_id"), str(body[name]))
+    if lead is None and body.get("email") is not None:
+        fields = {
+            "email": str(body["email"]).strip().lower(),
+            "campaignId": body.get("campaign_id"),
+            **fields,
+        }
+    events, deliveries = [], 0
+    for _ in range(count):
+        event = activity(sandbox.world, team, event_type, lead=lead, **fields)
+        deliveries += emit(sandbox.world, team, sandbox.sender, event)
+        events.append(event)
+    return {"events": events, "deliveries": deliveries}
 
 
 @router.get("/downloads/{token}.csv")

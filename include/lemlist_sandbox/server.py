@@ -188,6 +188,8 @@ class SandboxServer:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self.app is not None:
+            self.sandbox.sender.close()
         if self._process is not None:
             self._process.terminate()
             try:
@@ -249,6 +251,23 @@ class SandboxServer:
             f"/teams/{self.team_id(api_key)}/campaigns/{campaign_id}/synthetic-leads",
             {"count": count},
         )
+
+    def webhooks(self, attempts: int = 0) -> dict:
+        """The webhook sender's counters (``in_flight``, ``delivered``, ``retries`` ...) and its last attempts."""
+        return self._call("GET", "/webhooks", params={"attempts": attempts})
+
+    def emit(self, event_type: str, api_key: str = DEMO_KEY, **body: Any) -> dict:
+        """Emit an event as if it happened (``lead_id``/``email``, ``campaign_id``, ``fields``, ``count``)."""
+        return self._call("POST", "/webhooks/emit", {"type": event_type, "api_key": api_key, **body})
+
+    def wait_for_webhooks(self, timeout: float = 60.0) -> dict:
+        """The counters once nothing is left to send or retry; ``TimeoutError`` after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while (stats := self.webhooks())["in_flight"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if stats["in_flight"]:
+            raise TimeoutError(f"webhooks still in flight after {timeout:.0f} s: {stats}")
+        return stats
 
     def team(self, api_key: str = DEMO_KEY):
         """Direct access to a team's in-memory state, for assertions in in-process tests."""

@@ -21,8 +21,14 @@ EXPECTED_DAGS = {
     "lemlist_enrichment",
     "lemlist_enrichment_new_leads",
     "lemlist_lead_import",
+    "lemlist_reply_handoff",
+    "lemlist_unsubscribe_events",
     "lemlist_unsubscribe_sync",
+    "lemlist_webhooks_setup",
 }
+#: scheduled on lemlist events, calling no lemlist route: outside the pool, so a pool busy with long lemlist
+#: tasks never delays a suppression
+EVENT_DAGS = {"lemlist_reply_handoff", "lemlist_unsubscribe_events"}
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +53,20 @@ def test_every_dag_parses(dagbag):
     assert set(dagbag.dags) == EXPECTED_DAGS
 
 
-@pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS - EVENT_DAGS))
 def test_every_task_runs_in_the_lemlist_pool_as_scheduled(serialized, dag_id):
     tasks = serialized[dag_id].tasks
     outside = {t.task_id: t.pool for t in tasks if t.pool != "lemlist_api"}
     assert outside == {}, f"{dag_id}: tasks the scheduler would queue outside lemlist_api: {outside}"
+
+
+@pytest.mark.parametrize("dag_id", sorted(EVENT_DAGS))
+def test_event_dags_call_no_lemlist_route_and_wait_for_no_lemlist_slot(dagbag, serialized, dag_id):
+    from lemlist_provider.operators.base import LemlistTaskMixin
+
+    assert not [t.task_id for t in dagbag.dags[dag_id].tasks if isinstance(t, LemlistTaskMixin)]
+    assert {t.pool for t in serialized[dag_id].tasks} == {"default_pool"}
+    assert dagbag.dags[dag_id].max_active_runs == 1  # one writer of the list or table at a time
 
 
 @pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))

@@ -9,23 +9,20 @@ from __future__ import annotations
 
 import json
 import secrets
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from events_support import NO_LEMLIST
 from fastapi.testclient import TestClient
 from integration.services import fresh_postgres_database, postgres_problem
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import sessionmaker
 
-from lemlist_dev.deployment import LemlistTarget, LocalAirflow
+from lemlist_dev.deployment import LocalAirflow
 from lemlist_provider.events.receiver import create_app, get_store
 from lemlist_provider.events.store import EventStore, events_table
-
-#: the receiver never calls lemlist: a deployment for these tests points its connection nowhere
-NO_LEMLIST = LemlistTarget("http://127.0.0.1:9/api", "unused-key")
 
 
 @pytest.fixture
@@ -107,20 +104,3 @@ def client(backend) -> Iterator[TestClient]:
     app.dependency_overrides[get_store] = lambda: backend.store
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
-
-
-def activity(event_type: str = "emailsUnsubscribed", **fields: Any) -> dict[str, Any]:
-    """A webhook body shaped like lemlist's activity payloads (unique ids per call)."""
-    body = {
-        "_id": f"act_{uuid.uuid4().hex[:17]}",
-        "type": event_type,
-        "createdAt": "2026-11-29T10:00:00.000Z",
-        "teamId": "tea_pytest",
-        "campaignId": "cam_pytest",
-        "campaignName": "pytest campaign",
-        "leadId": f"lea_{uuid.uuid4().hex[:17]}",
-        "email": f"lead-{uuid.uuid4().hex[:8]}@example.com",
-        "firstName": "Ada",
-    }
-    body.update(fields)
-    return body

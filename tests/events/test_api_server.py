@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import NO_LEMLIST, activity
+from events_support import NO_LEMLIST, activity
 
 from lemlist_dev.deployment import LocalAirflow
 

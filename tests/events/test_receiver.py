@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import activity
+from events_support import activity
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 

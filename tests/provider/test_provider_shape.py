@@ -32,7 +32,10 @@ def test_provider_info_lists_every_layer_and_the_config_section():
         "LemlistEnrichmentTrigger",
         "LemlistExportStatusTrigger",
     }
-    assert info["notifications"] == ["lemlist_provider.notifiers.LemlistIncidentNotifier"]
+    assert info["notifications"] == [
+        "lemlist_provider.notifiers.LemlistIncidentNotifier",
+        "lemlist_provider.notifiers.LemlistHandoffNotifier",
+    ]
     assert set(info["config"]["lemlist"]["options"]) == set(OPTIONS)
 
     from airflow.providers_manager import ProvidersManager

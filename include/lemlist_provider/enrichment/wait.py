@@ -73,6 +73,7 @@ class EnrichmentWait:
         self._queue: list[str] | None = None  # ids this round has yet to poll; None between rounds
         self._polled: list[str] = []
         self._stop = False
+        self.called_back: set[str] = set()  # ids an enrichment callback said were over
 
     @property
     def pending(self) -> list[str]:
@@ -85,6 +86,16 @@ class EnrichmentWait:
     def pause(self, remaining: float | None = None) -> float:
         """Seconds to sleep before the next round (capped by the time ``remaining`` to the deadline)."""
         return self.interval if remaining is None else max(0.0, min(self.interval, remaining))
+
+    def prefer(self, ids: list[str]) -> None:
+        """Poll ``ids`` first next round: their callbacks said they are over (the poll still decides)."""
+        fresh = [eid for eid in ids if eid in self._pending]
+        self.called_back.update(fresh)
+        self._pending = dict.fromkeys(fresh + [eid for eid in self._pending if eid not in fresh])
+
+    def awaiting_callback(self) -> set[str]:
+        """Pending ids no callback has named yet."""
+        return set(self._pending) - self.called_back
 
     def begin_round(self) -> None:
         self.rounds += 1

@@ -49,20 +49,40 @@ class SecretCache:
 
 
 def read_webhook_secret(conn_id: str) -> str:
-    """The connection's ``webhook_secret``; ``SecretUnavailable`` when absent or shorter than 16 characters.
-
-    A short secret is refused rather than used: it is the only thing standing between the public route and
-    Airflow's scheduler.
-    """
+    """The connection's ``webhook_secret`` as the API server reads it (``SecretUnavailable`` when unusable)."""
     from airflow.exceptions import AirflowNotFoundException
     from airflow.models.connection import Connection
-    from airflow.sdk.log import mask_secret
 
     try:
         conn = Connection.get_connection_from_secrets(conn_id)
     except AirflowNotFoundException as exc:
         raise SecretUnavailable(f"connection {conn_id!r} is not defined") from exc
-    secret = (conn.extra_dejson or {}).get(EXTRA_KEY)
+    return usable_secret(conn_id, conn.extra_dejson)
+
+
+def task_webhook_secret(conn_id: str) -> str:
+    """The connection's ``webhook_secret`` as a task reads it (through the Task SDK), for registering hooks
+    and signing enrichment callbacks; ``SecretUnavailable`` when unusable."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException as exc:
+        raise SecretUnavailable(f"connection {conn_id!r} is not defined") from exc
+    return usable_secret(conn_id, conn.extra_dejson)
+
+
+def usable_secret(conn_id: str, extra: dict | None) -> str:
+    """The ``webhook_secret`` of a connection's extra, masked in every log from now on; ``SecretUnavailable``
+    when absent or shorter than 16 characters.
+
+    A short secret is refused rather than used: it is the only thing standing between the public route and
+    Airflow's scheduler.
+    """
+    from airflow.sdk.log import mask_secret
+
+    secret = (extra or {}).get(EXTRA_KEY)
     if not isinstance(secret, str) or not secret:
         raise SecretUnavailable(f"connection {conn_id!r} has no {EXTRA_KEY!r} extra")
     mask_secret(secret)

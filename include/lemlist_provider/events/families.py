@@ -9,6 +9,7 @@ in ``other`` instead of being refused, so no event is lost while this table catc
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 URI_PREFIX = "lemlist://events/"
@@ -162,3 +163,14 @@ EVENT_TYPES: frozenset[str] = frozenset(FAMILY_OF_TYPE)
 def family_of(event_type: str) -> Family:
     """The family of an event type; an unknown type belongs to ``other``."""
     return BY_NAME[FAMILY_OF_TYPE.get(event_type, OTHER)]
+
+
+#: lemlist's lead-state events ("Lead state groups"): each reports once per lead an outcome that a channel's
+#: own event (``emailsReplied``, ``linkedinInterested`` ...) reports too
+LEAD_STATE_TYPES = frozenset({"contacted", "hooked", "attracted", "warmed", "interested", "notInterested"})
+
+
+def hook_types(families: Iterable[str]) -> list[str]:
+    """The event types a hook subscribes to for ``families``: every channel's event, without the lead-state
+    events, which would deliver each outcome a second time (under another dedupe key)."""
+    return sorted(t for name in families for t in BY_NAME[name].types if t not in LEAD_STATE_TYPES)

@@ -10,10 +10,12 @@ arrival time and the id of the Asset event it produced. The payload itself lives
 route ``POST /api/v2/assets/events`` does) and commits both together: either the event is stored and DAGs
 are queued, or nothing is and the receiver answers 503 so lemlist retries. ``record`` returns only after
 that commit. A second delivery of the same key finds the row (or loses the race on the unique index) and
-is reported as a duplicate, without a second Asset event.
+is reported as a duplicate, without a second Asset event. An enrichment callback (``note_scope``) also
+notes its enrichment id for the waiting trigger (``callbacks.py``), in the same transaction, duplicate or not:
+the same enrichment may reach the receiver through a hook first and through its callback second.
 
-Group commit: one writer thread per process takes every event waiting at that moment (up to
-``MAX_BATCH``) and stores them in one transaction. A commit, not the work per event, is what costs most
+Group commit: one writer thread per process takes every event waiting at that moment or arriving within
+``GATHER_SECONDS`` (up to ``MAX_BATCH``) and stores them in one transaction. A commit, not the work per event, is what costs most
 (SQLite writes the file and syncs it; PostgreSQL flushes its WAL), and SQLite admits one writer at a time:
 threads writing side by side mostly wait in its busy handler. Each caller still gets its answer only once
 its own event is committed; if the batch cannot be committed, every event in it is answered 503.
@@ -21,6 +23,7 @@ its own event is committed; if the batch cannot be committed, every event in it 
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -33,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Column, Index, Integer, MetaData, String, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from .asset_events import PlainEvents, batching_allowed, register
+from .callbacks import ENRICHMENT_URI, KEY_PREFIX, TTL_SECONDS, enrichment_id_of, merge_notes, note_key
 from .payload import WebhookEvent
 
 if TYPE_CHECKING:
@@ -45,6 +50,9 @@ TABLE_NAME = "lemlist_webhook_event"
 PRUNE_EVERY_SECONDS = 600.0
 PRUNE_BATCH = 5000
 MAX_BATCH = 64
+#: how long the writer waits for more events before a commit: a few ms of latency for batches several times
+#: larger under load, where each event's share of the commit and of Airflow's Asset lookup shrinks
+GATHER_SECONDS = 0.005
 WAIT_SECONDS = 60.0
 
 
@@ -79,6 +87,7 @@ class _Pending:
     event: WebhookEvent
     conn_id: str
     received_at: datetime
+    note_scope: str | None = None
     outcome: Future = field(default_factory=Future)
 
 
@@ -87,7 +96,6 @@ class Recorded:
     """The outcome of ``record``: ``duplicate`` is True when the key was already stored."""
 
     duplicate: bool
-    event_id: int | None
     asset_event_id: int | None
 
 
@@ -99,7 +107,7 @@ class EventStore:
         self.session_factory = session_factory
         self.retention = timedelta(days=retention_days)
         self._ready = False
-        self._known_assets: set[str] = set()
+        self._asset_ids: dict[str, int] = {}
         self._lock = threading.Lock()
         self._last_prune = 0.0
         self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
@@ -123,16 +131,20 @@ class EventStore:
                     raise
             self._ready = True
 
-    def ensure_asset(self, uri: str) -> None:
-        """Create the family's Asset row when no DAG declared it yet: an event must be stored regardless."""
-        if uri in self._known_assets:
-            return
+    def ensure_asset(self, uri: str) -> int:
+        """The family's Asset id; the Asset row is created when no DAG declared it yet: an event must be
+        stored regardless."""
+        if uri in self._asset_ids:
+            return self._asset_ids[uri]
         from airflow.assets.manager import asset_manager
         from airflow.models.asset import AssetModel
         from airflow.serialization.definitions.assets import SerializedAsset
 
+        def find(session: Session) -> int | None:
+            return session.scalar(select(AssetModel.id).where(AssetModel.name == uri, AssetModel.uri == uri))
+
         with self.session_factory() as session:
-            found = session.scalar(select(AssetModel.id).where(AssetModel.name == uri, AssetModel.uri == uri))
+            found = find(session)
             if found is None:
                 asset = SerializedAsset(name=uri, uri=uri, group="asset", extra={}, watchers=[])
                 asset_manager.create_assets([asset], session=session)
@@ -140,21 +152,44 @@ class EventStore:
                     session.commit()
                 except IntegrityError:  # created meanwhile by a DAG parse or another receiver process
                     session.rollback()
-        self._known_assets.add(uri)
+                found = find(session)
+        if found is None:
+            raise StoreError(f"asset {uri} could not be created")
+        self._asset_ids[uri] = found
+        return found
 
     # -- events --------------------------------------------------------------------------------------
-    def record(self, event: WebhookEvent, *, conn_id: str, received_at: datetime) -> Recorded:
-        """Store the event and its Asset event, committed; ``StoreError`` if that cannot be done (blocks)."""
+    def prepared(self, uri: str) -> bool:
+        """True once the table and this family's Asset are known (no I/O: safe on the event loop)."""
+        return self._ready and uri in self._asset_ids
+
+    def prepare(self, uri: str) -> None:
+        """The table and this family's Asset, created when missing; ``StoreError`` if the database fails."""
         try:
             self.ensure_table()
-            self.ensure_asset(event.family.uri)
+            self.ensure_asset(uri)
         except SQLAlchemyError as exc:
             raise StoreError(f"database error: {type(exc).__name__}") from exc
-        pending = _Pending(event, conn_id, received_at)
+
+    def submit(
+        self, event: WebhookEvent, *, conn_id: str, received_at: datetime, note_scope: str | None = None
+    ) -> Future:
+        """Hand the event to the writer; the future holds its ``Recorded`` once committed, or a
+        ``StoreError``. Needs ``prepare`` first. ``note_scope``: the event is an enrichment callback of that
+        run scope (see ``callbacks.py``)."""
+        pending = _Pending(event, conn_id, received_at, note_scope)
         self._queue.put(pending)
         self._start_writer()
+        return pending.outcome
+
+    def record(
+        self, event: WebhookEvent, *, conn_id: str, received_at: datetime, note_scope: str | None = None
+    ) -> Recorded:
+        """Store the event and its Asset event, committed; ``StoreError`` if that cannot be done (blocks)."""
+        self.prepare(event.family.uri)
+        outcome = self.submit(event, conn_id=conn_id, received_at=received_at, note_scope=note_scope)
         try:
-            return pending.outcome.result(timeout=WAIT_SECONDS)
+            return outcome.result(timeout=WAIT_SECONDS)
         except TimeoutError as exc:  # the database hangs: lemlist retries; the key dedupes a late commit
             raise StoreError(f"not committed within {WAIT_SECONDS:.0f} s") from exc
 
@@ -171,9 +206,10 @@ class EventStore:
     def _write_forever(self) -> None:
         while True:
             batch = [self._queue.get()]
-            while len(batch) < MAX_BATCH:
+            gather_until = time.monotonic() + GATHER_SECONDS
+            while len(batch) < MAX_BATCH and (left := gather_until - time.monotonic()) > 0:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    batch.append(self._queue.get(timeout=left))
                 except queue.Empty:
                     break
             self._write(batch)
@@ -204,57 +240,102 @@ class EventStore:
         try:
             return self._commit([pending])[0]
         except IntegrityError:
-            return Recorded(duplicate=True, event_id=None, asset_event_id=None)
+            return Recorded(duplicate=True, asset_event_id=None)
 
     def _commit(self, batch: list[_Pending]) -> list[Recorded]:
-        """One transaction: a ledger row and an Asset event per new key; duplicates (stored or in the batch) skip."""
+        """One transaction: an Asset event and a ledger row per new key; duplicates (stored or in the batch)
+        skip. Each Asset's last new event goes through Airflow's registration, which queues the DAG runs
+        for all of them (``asset_events.py``)."""
         keys = {pending.event.dedupe_key for pending in batch}
         callbacks: list = []
-        outcomes: list[Recorded] = []
         with self.session_factory() as session:
             seen = set(
                 session.scalars(select(events_table.c.dedupe_key).where(events_table.c.dedupe_key.in_(keys)))
             )
+            fresh: dict[str, list[_Pending]] = {}  # family URI -> its new events, in arrival order
             for pending in batch:
-                if pending.event.dedupe_key in seen:
-                    outcomes.append(Recorded(duplicate=True, event_id=None, asset_event_id=None))
-                    continue
-                seen.add(pending.event.dedupe_key)
-                outcomes.append(self._insert(session, pending, callbacks))
+                if pending.event.dedupe_key not in seen:
+                    seen.add(pending.event.dedupe_key)
+                    fresh.setdefault(pending.event.family.uri, []).append(pending)
+            made = self._asset_events(session, fresh, callbacks)
+            session.flush()  # the plain rows get their ids
+            asset_event_ids = {key: asset_event.id for key, asset_event in made.items()}
+            rows = [
+                {"dedupe_key": p.event.dedupe_key, "event_type": p.event.type, "family": p.event.family.name,
+                 "conn_id": p.conn_id, "received_at": p.received_at, "asset_event_id": asset_event_ids[id(p)]}
+                for items in fresh.values() for p in items
+            ]  # fmt: skip
+            if rows:
+                session.execute(insert(events_table), rows)
+            self._refresh_queue(session, set(fresh))
+            self._note_callbacks(session, batch)
             session.commit()
         for callback in callbacks:  # listeners hear of the events only once they are committed
             callback()
-        return outcomes
+        return [
+            Recorded(duplicate=id(p) not in asset_event_ids, asset_event_id=asset_event_ids.get(id(p)))
+            for p in batch
+        ]
 
-    def _insert(self, session: Session, pending: _Pending, callbacks: list) -> Recorded:
-        from airflow.assets.manager import asset_manager
-        from airflow.serialization.definitions.assets import SerializedAssetUniqueKey
+    def _asset_events(
+        self, session: Session, fresh: dict[str, list[_Pending]], callbacks: list
+    ) -> dict[int, Any]:
+        """The Asset event of each new event (keyed by ``id(pending)``)."""
+        plain = PlainEvents(session) if batching_allowed() else None
+        made: dict[int, Any] = {}
+        for uri, items in fresh.items():
+            for index, pending in enumerate(items):
+                extra = asset_extra(pending.event, conn_id=pending.conn_id)
+                if plain is not None and index < len(items) - 1:
+                    made[id(pending)] = plain.add(self._asset_ids[uri], extra, callbacks)
+                    continue
+                asset_event = register(session, uri, extra, callbacks)
+                if (
+                    asset_event is None
+                ):  # the Asset row is gone (deleted by hand): recreated on lemlist's retry
+                    self._asset_ids.pop(uri, None)
+                    raise StoreError(f"asset {uri} is missing")
+                made[id(pending)] = asset_event
+        return made
 
-        event = pending.event
-        row = session.execute(
-            insert(events_table).values(
-                dedupe_key=event.dedupe_key,
-                event_type=event.type,
-                family=event.family.name,
-                conn_id=pending.conn_id,
-                received_at=pending.received_at,
-            )
-        )
-        event_id = row.inserted_primary_key[0]
-        asset_event = asset_manager.register_asset_change(
-            asset=SerializedAssetUniqueKey(name=event.family.uri, uri=event.family.uri),
-            extra=asset_extra(event, conn_id=pending.conn_id),
-            source_is_api=True,
-            session=session,
-            callback_sink=callbacks,
-        )
-        if asset_event is None:  # the Asset row is gone (deleted by hand): recreate it on lemlist's retry
-            self._known_assets.discard(event.family.uri)
-            raise StoreError(f"asset {event.family.uri} is missing")
+    def _refresh_queue(self, session: Session, uris: set[str]) -> None:
+        """Date the DAG-run queue entries of these Assets now, after this transaction's events.
+
+        Airflow 3.3 gives an asset-triggered run the events up to its queue entry's ``created_at``, and an
+        event that finds the entry already there leaves its date alone: events stored between the entry's
+        creation and the run's would wait for the next event of that Asset, hours later maybe. Dating the
+        entry at each commit makes the next run take every event committed so far.
+        """
+        if not uris:
+            return
+        from airflow._shared.timezones import timezone
+        from airflow.models.asset import AssetDagRunQueue
+
+        ids = [self._asset_ids[uri] for uri in uris if uri in self._asset_ids]
         session.execute(
-            update(events_table).where(events_table.c.id == event_id).values(asset_event_id=asset_event.id)
+            update(AssetDagRunQueue)
+            .where(AssetDagRunQueue.asset_id.in_(ids))
+            .values(created_at=timezone.utcnow())
         )
-        return Recorded(duplicate=False, event_id=event_id, asset_event_id=asset_event.id)
+
+    def _note_callbacks(self, session: Session, batch: list[_Pending]) -> None:
+        """Note the enrichment ids of the batch's callbacks under their run scopes (Asset state store)."""
+        found: dict[str, dict[str, str]] = {}
+        for pending in batch:
+            enrichment_id = enrichment_id_of(pending.event.payload)
+            if pending.note_scope and enrichment_id:
+                found.setdefault(pending.note_scope, {})[enrichment_id] = pending.event.type
+        if not found:
+            return
+        from airflow._shared.state import AssetScope
+        from airflow.state import get_state_backend
+
+        backend = get_state_backend()
+        scope = AssetScope(asset_id=self.ensure_asset(ENRICHMENT_URI))
+        for run_scope, ids in found.items():
+            current = backend.get(scope, note_key(run_scope), session=session)
+            notes = merge_notes(json.loads(current) if current else None, ids)
+            backend.set(scope, note_key(run_scope), json.dumps(notes), session=session)
 
     # -- retention -----------------------------------------------------------------------------------
     def _maybe_prune(self) -> None:
@@ -264,6 +345,7 @@ class EventStore:
         self._last_prune = time.monotonic()
         try:
             deleted = self.prune(datetime.now(UTC) - self.retention)
+            self.prune_notes(datetime.now(UTC) - timedelta(seconds=TTL_SECONDS))
         except SQLAlchemyError as exc:
             log.warning(
                 "lemlist webhook retention: pruning failed (%s); will retry later", type(exc).__name__
@@ -286,6 +368,29 @@ class EventStore:
             total += result.rowcount or 0
             if (result.rowcount or 0) < PRUNE_BATCH:
                 return total
+
+    def prune_notes(self, cutoff: datetime) -> int:
+        """Delete enrichment-callback notes last written before ``cutoff`` (their URLs have expired).
+
+        Only Airflow's default state backend (the metadata database) is pruned here; another backend keeps
+        them until the enrichment Asset is removed.
+        """
+        from airflow.models.asset_state_store import AssetStateStoreModel
+        from airflow.state import get_state_backend
+        from airflow.state.metastore import MetastoreBackend
+
+        if ENRICHMENT_URI not in self._asset_ids or not isinstance(get_state_backend(), MetastoreBackend):
+            return 0
+        with self.session_factory() as session:
+            result = session.execute(
+                delete(AssetStateStoreModel).where(
+                    AssetStateStoreModel.asset_id == self._asset_ids[ENRICHMENT_URI],
+                    AssetStateStoreModel.key.startswith(KEY_PREFIX),
+                    AssetStateStoreModel.updated_at < cutoff,
+                )
+            )
+            session.commit()
+        return result.rowcount or 0
 
 
 def asset_extra(event: WebhookEvent, *, conn_id: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from lemlist_provider.enrichment.ledger import Ledger
 from lemlist_provider.enrichment.results import run_summary_line, status_counts, write_results
 from lemlist_provider.enrichment.starts import collect_results, per_row, start_enrichments, write_back
 from lemlist_provider.enrichment.wait import DEFAULT_POLL, check_event
+from lemlist_provider.events.callbacks import enrichment_webhook_url
 from lemlist_provider.figures import FIGURES
 from lemlist_provider.operators.base import LemlistBaseOperator, as_bool, as_list, given, run_output
 from lemlist_provider.triggers.base import run_in_worker
@@ -195,10 +196,13 @@ class LemlistEnrichOperator(LemlistBaseOperator):
                 "%s; starting the first %d that fit", plan.shortfall_message(), len(plan.selected)
             )
         left_out = {p["identity"] for p in plan.unaffordable}
+        dag_id = getattr(context.get("dag"), "dag_id", None)
+        callback = enrichment_webhook_url(dag_id, context.get("run_id"), self.lemlist_conn_id)
         try:
             by_identity, counters = start_enrichments(
                 self.hook, [p for p in people if p["identity"] not in left_out], enrichments, kinds,
                 ledger=ledger, force=force, resend_unknown=resend, chunk_size=self.chunk_size, log=self.log,
+                webhook_url=callback,
             )  # fmt: skip
         finally:
             ledger.close()

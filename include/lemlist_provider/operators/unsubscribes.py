@@ -21,6 +21,7 @@ from lemlist_provider.unsubscribes import (
     MissingSourceError,
     RemovalLimits,
     RemovalRefused,
+    SuppressionStore,
     SyncOptions,
     open_store,
     run_summary_line,
@@ -119,24 +120,12 @@ class LemlistUnsubscribeSyncOperator(LemlistBaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         options = self._options()
-        kind = given(self.store) or "csv"
-        csv_path = given(self.csv_path) or paths.default_output(DEFAULT_CSV)
         audit_dir = paths.output_location(
             "audit_dir", given(self.audit_dir) or paths.default_output(DEFAULT_AUDIT_DIR)
         )
         audit = audit_dir / f"unsubscribe_sync_{paths.safe_name(context.get('run_id') or 'manual')}.csv"
         paths.check_replaceable("audit_dir", audit)
-        sql = (
-            kind == "sql"
-        )  # a SQL target only from the admin's allow-lists ([lemlist] sql_conn_ids, sql_tables)
-        try:
-            store = open_store(
-                kind, csv_path=paths.output_location("csv_path", csv_path) if kind == "csv" else None,
-                conn_id=allowlists.sql_connection("sql_conn_id", given(self.sql_conn_id)) if sql else None,
-                table=allowlists.sql_table("table", given(self.table) or DEFAULT_TABLE) if sql else None,
-            )  # fmt: skip
-        except ValueError as exc:
-            raise AirflowFailException(str(exc)) from None
+        store = local_store(self.store, self.csv_path, self.sql_conn_id, self.table)
         self.log.info(
             "Syncing %s with lemlist (%s, dry_run=%s)", store.describe(), options.mode, options.dry_run
         )
@@ -163,3 +152,24 @@ class LemlistUnsubscribeSyncOperator(LemlistBaseOperator):
             )  # fmt: skip
         self.log.info("%s", run_summary_line(summary))
         return summary
+
+
+def local_store(store: Any, csv_path: Any, sql_conn_id: Any, table: Any) -> SuppressionStore:
+    """The local suppression list the rendered Params name: a CSV file inside the output roots (default
+    ``<first output root>/suppression_list.csv``) or a table (default ``lemlist_suppression``) through an
+    Airflow SQL connection, both from the admin's allow-lists (``[lemlist] sql_conn_ids``, ``sql_tables``).
+    Shared by the sync and ``lemlist_unsubscribe_events``; a bad value fails the task without retries."""
+    kind = given(store) or "csv"
+    try:
+        if kind == "csv":
+            path = paths.output_location("csv_path", given(csv_path) or paths.default_output(DEFAULT_CSV))
+            return open_store(kind, csv_path=path)
+        if kind != "sql":
+            return open_store(kind)  # refused: an unknown kind
+        return open_store(
+            kind,
+            conn_id=allowlists.sql_connection("sql_conn_id", given(sql_conn_id)),
+            table=allowlists.sql_table("table", given(table) or DEFAULT_TABLE),
+        )
+    except ValueError as exc:
+        raise AirflowFailException(str(exc)) from None

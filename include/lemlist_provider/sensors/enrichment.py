@@ -24,6 +24,7 @@ from lemlist_provider.enrichment.wait import (
     timeout_message,
     wait_result,
 )
+from lemlist_provider.events.assets import EVENT_ASSETS
 from lemlist_provider.figures import http_figures
 from lemlist_provider.hooks.errors import LemlistNotFoundError
 from lemlist_provider.operators.base import LemlistBaseSensor
@@ -58,6 +59,7 @@ class LemlistEnrichmentSensor(LemlistBaseSensor):
     ) -> None:
         kwargs.setdefault("timeout", 60 * 60)
         kwargs.setdefault("poke_interval", 10)
+        kwargs.setdefault("inlets", [EVENT_ASSETS["enrichment"]])  # where enrichment callbacks are noted
         super().__init__(**kwargs)
         self.enrichment_ids = enrichment_ids
         self.first_poll, self.backoff, self.max_interval, self.wave = first_poll, backoff, max_interval, wave

@@ -5,6 +5,9 @@ the sensor's poke mode); this trigger polls each wave concurrently through the a
 paced by the key's shared limiter. It yields one small event (ids only; results are read afterwards):
 ``{"status": "success"|"timeout"|"error", "done", "failed", "pending", "message", "rounds", "requests",
 "rate_limited", "retries"}``.
+
+Between rounds it also listens for the enrichments' callbacks (``lemlist_provider.events.callbacks``): when
+one names a pending id, the round starts at once with that id first, instead of at the end of the interval.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import time
 from typing import Any
 
 from lemlist_provider.enrichment.wait import DEFAULT_POLL, DEFAULT_WAVE, EnrichmentWait
+from lemlist_provider.events.callbacks import scope_of_trigger, sleep_until_called_back
 from lemlist_provider.hooks.errors import LemlistNotFoundError
 from lemlist_provider.triggers.base import LemlistPollTrigger
 
@@ -67,7 +71,11 @@ class LemlistEnrichmentTrigger(LemlistPollTrigger):
             remaining = self.deadline - time.time()
             if remaining <= 0:
                 return state.outcome("timeout")
-            await asyncio.sleep(state.pause(remaining))
+            state.prefer(
+                await sleep_until_called_back(
+                    scope_of_trigger(self), state.awaiting_callback, state.pause(remaining)
+                )
+            )
             state.begin_round()
             while wave := state.next_wave():
                 statuses = await asyncio.gather(*(self._status(hook, eid) for eid in wave))

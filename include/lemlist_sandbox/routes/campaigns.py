@@ -8,6 +8,7 @@ from fastapi import Request
 
 from ..deps import SandboxDep, TeamDep, json_body
 from ..errors import LemlistError
+from ..journeys import start_campaign_journeys
 from ..seed import add_campaign
 from .common import api_router, clean, get_campaign, is_v2, page_of, team_flag
 from .stats import activity_counts
@@ -147,9 +148,10 @@ async def pause_campaign(campaignId: str, team: TeamDep) -> dict:
 
 
 @router.post("/campaigns/{campaignId}/start")
-async def start_campaign(campaignId: str, team: TeamDep) -> dict:
+async def start_campaign(campaignId: str, team: TeamDep, sandbox: SandboxDep) -> dict:
     campaign = get_campaign(team, campaignId)
     if campaign["status"] in ("archived", "ended"):
         raise LemlistError(400, f"Campaign is {campaign['status']}")
     campaign["status"] = "running"
+    start_campaign_journeys(sandbox, team, campaignId)  # its leads' sends, opens, replies ... and webhooks
     return {"_id": campaignId, "state": "running"}

@@ -21,6 +21,7 @@ from fastapi.responses import Response
 
 from ..deps import SandboxDep, TeamDep, json_body
 from ..errors import LemlistError
+from ..events import send_enrichment_events
 from ..state import Team, now_iso
 from .common import BODY_CHECKED_BY_ROUTE, api_router, bool_param
 
@@ -143,14 +144,15 @@ def start_enrichment(
     if lead is not None:
         lead["__enriching"] = record["_id"]
     try:
-        asyncio.get_running_loop().call_later(delay, finish_enrichment, team, record)
+        asyncio.get_running_loop().call_later(delay, finish_enrichment, team, record, sandbox)
     except RuntimeError:
         pass  # no loop (direct call): finished lazily on the next read
     return record
 
 
-def finish_enrichment(team: Team, record: dict) -> None:
-    """Idempotent: settle the outcome, refund failures, update the lead.
+def finish_enrichment(team: Team, record: dict, sandbox=None) -> None:
+    """Idempotent: settle the outcome, refund failures, update the lead, and (given the ``sandbox``) send the
+    ``enrichmentDone`` / ``enrichmentError`` webhooks and the call to the request's ``webhookUrl``.
 
     An enrichment whose results cannot be built ends ``failed`` and refunded, never ``done`` with no data.
     """
@@ -182,6 +184,8 @@ def finish_enrichment(team: Team, record: dict) -> None:
                 lead["email"] = data["email"]["email"]
             if "verification" in data:
                 lead["emailStatus"] = data["verification"]["status"]
+    if sandbox is not None:
+        send_enrichment_events(sandbox, team, record, lead)
 
 
 def _kinds_from_query(request: Request) -> list[str]:
@@ -203,7 +207,7 @@ async def enrich_lead(leadId: str, request: Request, team: TeamDep, sandbox: San
     if lead.get("__enriching"):
         record = team.enrichments.get(lead["__enriching"])
         if record is not None:
-            finish_enrichment(team, record)
+            finish_enrichment(team, record, sandbox)
         if lead.get("__enriching"):
             raise LemlistError(
                 409, "lead is already being enriched", json_body={"error": "lead is already being enriched"}
@@ -297,11 +301,11 @@ def _request_error(body: Any, operation) -> str | None:
 
 
 @router.get("/enrich/{enrichId}")
-async def get_enrichment(enrichId: str, team: TeamDep) -> Any:
+async def get_enrichment(enrichId: str, team: TeamDep, sandbox: SandboxDep) -> Any:
     record = team.enrichments.get(enrichId)
     if record is None:
         raise LemlistError(404, "Enrichment not found")
-    finish_enrichment(team, record)
+    finish_enrichment(team, record, sandbox)
     if record["status"] == "pending":
         return Response(status_code=202)
     answer: dict[str, Any] = {

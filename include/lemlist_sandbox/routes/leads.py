@@ -19,6 +19,7 @@ from fastapi import Request
 
 from ..deps import SandboxDep, TeamDep, json_body
 from ..errors import LemlistError
+from ..journeys import start_journey
 from ..seed import add_lead
 from ..state import Team, now_iso
 from .common import (
@@ -111,6 +112,7 @@ def insert_lead(
     if is_unsubscribed(team, email):
         lead["state"] = "emailsUnsubscribed"
         lead["__unsubscribed"] = True
+    start_journey(sandbox, team, lead)  # a running campaign contacts it
     if enrich:
         try:
             start_enrichment(sandbox, team, enrich, _enrich_input(lead), lead=lead)
