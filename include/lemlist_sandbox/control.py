@@ -209,7 +209,9 @@ async def history(team_id: str, request: Request, sandbox: Controlled) -> dict:
         moment = datetime.fromisoformat(end.replace("Z", "+00:00")) if isinstance(end, str) else None
         if end is not None and (moment is None or moment.tzinfo is None):
             raise ValueError(end)
-        return add_history(sandbox.world, team, activities=_count(body, "activities", 0), end=moment, **options)
+        return add_history(
+            sandbox.world, team, activities=_count(body, "activities", 0), end=moment, **options
+        )
     except ValueError as exc:
         raise _refused(f"history: {exc}; end must be an ISO 8601 date with a time zone") from None
 

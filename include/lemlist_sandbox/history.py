@@ -53,9 +53,17 @@ def add_history(
         campaign["createdAt"] = _iso(start)
         step_id = team.sequences[campaign["sequenceId"]]["steps"][0]["_id"]
         leads = [
-            add_lead(world, team, campaign, f"lead{c}-{n}@history{c % 7}.example", firstName=f"Lead{n}",
-                     lastName=f"C{c}", companyName=f"Company {n % 50}", state="emailsSent",
-                     createdAt=_iso(start))  # fmt: skip
+            add_lead(
+                world,
+                team,
+                campaign,
+                f"lead{c}-{n}@history{c % 7}.example",
+                firstName=f"Lead{n}",
+                lastName=f"C{c}",
+                companyName=f"Company {n % 50}",
+                state="emailsSent",
+                createdAt=_iso(start),
+            )  # fmt: skip
             for n in range(leads_per_campaign)
         ]
         made.append((campaign, step_id, leads))

@@ -375,7 +375,10 @@ class LemlistEndpointsMixin(LemlistPollingMixin):
         """``GET /activities?version=v2``, page by page from offset ``start``, with ``filters`` (``type``,
         ``campaignId``, ``minDate``, ``maxDate``, ...): newest first."""
         return self.paginate(
-            "/activities", {"version": "v2", **_flags(**filters)}, style="offset", page_size=page_size,
+            "/activities",
+            {"version": "v2", **_flags(**filters)},
+            style="offset",
+            page_size=page_size,
             start=start,
         )
 

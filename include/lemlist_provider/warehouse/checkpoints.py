@@ -45,4 +45,6 @@ def save(warehouse: Warehouse, cursor: Any, checkpoint: Checkpoint) -> None:
 
 
 def clear(warehouse: Warehouse, cursor: Any, checkpoint: Checkpoint) -> None:
-    warehouse.delete(cursor, CHECKPOINTS, {"stream": checkpoint.stream, "interval_key": checkpoint.interval_key})
+    warehouse.delete(
+        cursor, CHECKPOINTS, {"stream": checkpoint.stream, "interval_key": checkpoint.interval_key}
+    )

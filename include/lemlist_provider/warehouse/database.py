@@ -90,7 +90,9 @@ class Warehouse:
     def delete(self, cursor: Any, table: Table, where: dict[str, Any]) -> None:
         """Delete the rows whose columns equal ``where`` (all rows when it is empty)."""
         clause = " AND ".join(f"{name} = {self.mark}" for name in where)
-        cursor.execute(f"DELETE FROM {table.name}" + (f" WHERE {clause}" if clause else ""), list(where.values()))
+        cursor.execute(
+            f"DELETE FROM {table.name}" + (f" WHERE {clause}" if clause else ""), list(where.values())
+        )
 
     def replace(self, table: Table, where: dict[str, Any], rows: Sequence[tuple]) -> None:
         """Replace the scope ``where`` of ``table`` with ``rows``, in one transaction."""

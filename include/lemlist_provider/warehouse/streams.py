@@ -74,7 +74,9 @@ def sync_activities(sources: Sources, warehouse: Warehouse, window: Window) -> d
         high = window.end - timedelta(milliseconds=1)
         checkpoint = Checkpoint(ACTIVITIES.name, window.key, iso(low), iso(high))
         if first_load:
-            log.info("lemlist warehouse: %s is empty; loading the history since %s", ACTIVITIES.name, iso(low))
+            log.info(
+                "lemlist warehouse: %s is empty; loading the history since %s", ACTIVITIES.name, iso(low)
+            )
     else:
         log.info("lemlist warehouse: resuming %s %s at offset %d", ACTIVITIES.name, window.key, resumed_from)
     items = sources.lemlist.iter_activities(

@@ -116,6 +116,7 @@ CAMPAIGN_STATS_DAILY = Table(
     ),
 )  # fmt: skip
 
+
 def unsubscribe_kind(record: dict) -> str:
     """``domain`` for an ``@domain`` entry, else ``email`` (``GET /unsubscribes`` lists only those two)."""
     return "domain" if str(record.get("value") or "").startswith("@") else "email"
@@ -144,4 +145,6 @@ CHECKPOINTS = Table(
      typed("max_date", "max_date"), typed("next_offset", "next_offset", INTEGER)),
 )  # fmt: skip
 
-TABLES = {t.name: t for t in (ACTIVITIES, CAMPAIGNS, LEADS, CAMPAIGN_STATS_DAILY, UNSUBSCRIBES, LEMCAL_MEETINGS)}
+TABLES = {
+    t.name: t for t in (ACTIVITIES, CAMPAIGNS, LEADS, CAMPAIGN_STATS_DAILY, UNSUBSCRIBES, LEMCAL_MEETINGS)
+}
