@@ -199,10 +199,17 @@ async def synthetic_leads(team_id: str, campaign_id: str, request: Request, sand
 @router.post("/teams/{team_id}/history")
 async def history(team_id: str, request: Request, sandbox: Controlled) -> dict:
     """Realistic volumes (``history.py``): ``{"activities": N, "campaigns": 10, "leads_per_campaign": 200,
-    "days": 30, "end": ISO 8601 (default now), "unsubscribes": 20, "seed": 0}``."""
+    "days": 30, "hours": 0 (a span in hours instead), "end": ISO 8601 (default now), "unsubscribes": 20, "seed": 0}``."""
     team = _team_by_id(sandbox, team_id)
     body = await _body(request)
-    sizes = {"campaigns": 10, "leads_per_campaign": 200, "days": 30, "unsubscribes": 20, "seed": 0}
+    sizes = {
+        "campaigns": 10,
+        "leads_per_campaign": 200,
+        "days": 30,
+        "hours": 0,
+        "unsubscribes": 20,
+        "seed": 0,
+    }
     options = {name: _count(body, name, default) for name, default in sizes.items()}
     end = body.get("end")
     try:

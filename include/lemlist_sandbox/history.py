@@ -4,7 +4,7 @@
 ``campaigns`` campaigns (each with its sequence and schedule), up to ``leads_per_campaign`` leads each (the
 campaign leads route answers at most 500 per campaign, as lemlist does), ``activities`` activities of every
 type lemlist's webhooks list (sends, opens and clicks most often), their ``createdAt`` spread over the
-``days`` days before ``end``, and a few unsubscribed emails and domains. The same ``seed`` and ``end`` on the
+``days`` days (or ``hours`` hours) before ``end``, and a few unsubscribed emails and domains. The same ``seed`` and ``end`` on the
 same world give the same data, and 100,000 activities take about a second.
 """
 
@@ -34,6 +34,7 @@ def add_history(
     campaigns: int = 10,
     leads_per_campaign: int = 200,
     days: int = 30,
+    hours: int = 0,
     end: datetime | None = None,
     unsubscribes: int = 20,
     seed: int = 0,
@@ -43,7 +44,7 @@ def add_history(
         raise ValueError("activities >= 0, campaigns >= 1, leads_per_campaign 1..500 and days >= 1")
     rng = random.Random(seed)
     end = (end or datetime.now(UTC)).astimezone(UTC)
-    start = end - timedelta(days=days)
+    start = end - (timedelta(hours=hours) if hours else timedelta(days=days))
     span_ms = int((end - start).total_seconds() * 1000)
     kinds = list(ACTIVITY_EVENTS)
     weights = [_COMMON.get(kind, _RARE_WEIGHT) for kind in kinds]
