@@ -11,8 +11,8 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-
 from integration.services import PG_HOST, PG_PORT, PG_USER, fresh_postgres_database, postgres_problem
+
 from lemlist_sandbox import SandboxServer
 from lemlist_sandbox import connection_json as lemlist_conn_uri
 
