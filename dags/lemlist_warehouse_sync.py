@@ -20,7 +20,7 @@ from lemlist_provider import allowlists
 from lemlist_provider.dag_args import count, lemlist_dag, text
 from lemlist_provider.warehouse.assets import WAREHOUSE_ASSETS
 from lemlist_provider.warehouse.streams import STREAMS
-from lemlist_provider.warehouse.sync import sync_stream
+from lemlist_provider.warehouse.sync import row_counts, summary_line, sync_stream
 
 
 def _stream_task(stream: str):
@@ -77,8 +77,16 @@ def _stream_task(stream: str):
     },  # fmt: skip
 )
 def lemlist_warehouse_sync():
-    for stream in STREAMS:
-        _stream_task(stream)
+    loads = [_stream_task(stream) for stream in STREAMS]
+
+    @task(trigger_rule="all_done")
+    def summary(params=None) -> dict:
+        """Rows in each table after this run's loads (whether or not each succeeded)."""
+        counts = row_counts(params["warehouse_conn_id"])
+        print(summary_line(counts))
+        return counts
+
+    loads >> summary()
 
 
 lemlist_warehouse_sync()

@@ -24,6 +24,7 @@ from lemlist_provider.enrichment.results import run_summary_line as enrichment_l
 from lemlist_provider.exports import run_summary_line as export_line
 from lemlist_provider.lead_import import run_summary_line as import_line
 from lemlist_provider.unsubscribes import run_summary_line as sync_line
+from lemlist_provider.warehouse.sync import summary_line as warehouse_line
 
 from . import PROJECT
 from .deployment import LemlistTarget, LocalAirflow
@@ -109,6 +110,14 @@ def start_unsubscribe_event(local: LocalAirflow, lemlist: LemlistTarget) -> str:
     return local.wait_until(new_run, 120, f"{UNSUBSCRIBE_EVENTS} run scheduled by the event")
 
 
+def start_warehouse_sync(local: LocalAirflow, lemlist: LemlistTarget) -> str:
+    """The sandbox first gets three days of history (2,000 activities over 4 campaigns), so the warehouse's
+    first load has something to page through; then the run is triggered like any other."""
+    if lemlist.sandbox is not None:
+        lemlist.sandbox.add_history(activities=2000, campaigns=4, leads_per_campaign=50, days=3)
+    return local.trigger("lemlist_warehouse_sync", {})
+
+
 def overview_line(summary: dict) -> str:
     return (
         f"team {summary.get('team_name')!r}: {summary.get('campaigns')} campaigns, "
@@ -160,6 +169,7 @@ DEMO_RUNS = [
         describe=export_line,
     ),
     DemoRun("lemlist_webhooks_setup", summary_task="sync_hooks", describe=hooks_line),
+    DemoRun("lemlist_warehouse_sync", describe=warehouse_line, start=start_warehouse_sync),
     DemoRun(
         UNSUBSCRIBE_EVENTS, summary_task="suppress", describe=suppression_line, start=start_unsubscribe_event
     ),

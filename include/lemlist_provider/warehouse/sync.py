@@ -12,6 +12,7 @@ from lemlist_provider import allowlists
 
 from .database import DEFAULT_CONN_ID, Warehouse, warehouse_hook
 from .streams import STREAMS, Sources, Window
+from .tables import TABLES
 
 log = logging.getLogger(__name__)
 
@@ -64,3 +65,15 @@ def sync_stream(
     summary = {"table": stream, "interval": window.key, **summary, "requests": int(requests)}
     log.info("lemlist warehouse: %s", summary)
     return summary
+
+
+def row_counts(warehouse_conn_id: str = DEFAULT_CONN_ID) -> dict[str, int]:
+    """Rows in each warehouse table (created when missing, so a first look at an empty warehouse works)."""
+    warehouse = Warehouse(warehouse_hook(warehouse_conn_id))
+    warehouse.create_tables()
+    return {name: warehouse.count(table) for name, table in TABLES.items()}
+
+
+def summary_line(counts: dict[str, int]) -> str:
+    """The row counts as one line: ``lemlist_activities 3000, lemlist_campaigns 13, ...``."""
+    return "warehouse rows: " + ", ".join(f"{name} {rows}" for name, rows in counts.items())
