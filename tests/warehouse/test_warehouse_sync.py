@@ -106,3 +106,18 @@ def test_a_backfill_of_three_intervals_through_the_dag(sandbox, team_key, wareho
         assert run.state == DagRunState.SUCCESS
         assert (run.data_interval_start, run.data_interval_end) == (start, start + HOUR)
     assert_matches_sandbox(tables(), sandbox.team(team_key), END + HOUR, END + 3 * HOUR)
+
+
+def test_lemcal_meetings_load_when_the_lemcal_connection_exists(
+    sandbox, team_key, warehouse_conn, monkeypatch
+):
+    import json
+
+    team = sandbox.team(team_key)
+    lemcal = {"conn_type": "lemcal", "host": f"{sandbox.base_url}/lemcal", "login": team.user_id,
+              "password": team_key, "extra": {"rate_limit": 0}}  # fmt: skip
+    monkeypatch.setenv("AIRFLOW_CONN_LEMCAL_DEFAULT", json.dumps(lemcal))
+    summary = sync_stream("lemcal_meetings", END - HOUR, END)
+    loaded = tables()["lemcal_meetings"]
+    assert summary["rows"] == len(loaded) == len(team.lemcal_meetings) > 0
+    assert [row[0] for row in loaded] == sorted(team.lemcal_meetings)
