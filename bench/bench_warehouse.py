@@ -2,7 +2,8 @@
 
 The sandbox runs in its own process at lemlist's budget (20 requests / 2 s sliding) with a 30-day history
 of 100,000 activities over 10 campaigns. A fresh Python process runs the ``lemlist_activities`` stream from
-an empty SQLite warehouse (so ``ru_maxrss`` measures that load alone: growth = peak after - peak before);
+an empty SQLite warehouse (so ``ru_maxrss`` measures that load alone: growth = peak after - peak before,
+the peak before being the process after its imports);
 then 500 new activities arrive in the next hour and a second process loads that hour. Figures:
 
 - request efficiency = ideal / used, ideal = ceil(n / 100) pages + 1 (the empty page that ends a list
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 ACTIVITIES = 100_000
 NEW_IN_HOUR = 500
@@ -40,7 +42,9 @@ def _worker(start: str, end: str) -> None:
     summary = sync_stream("lemlist_activities", datetime.fromisoformat(start), datetime.fromisoformat(end))
     seconds = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"rows": summary["rows"], "seconds": seconds, "rss_growth_kib": after - before}))
+    current_kib = int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+    print(json.dumps({"rows": summary["rows"], "seconds": seconds, "rss_growth_kib": after - before,
+                      "baseline_peak_kib": before, "final_rss_kib": current_kib}))  # fmt: skip
 
 
 def _run(env: dict, start: datetime, end: datetime) -> dict:
@@ -100,6 +104,8 @@ def warehouse_activities() -> dict:
             "rows_per_second": round(rows_per_second, 1),
             "throughput_vs_key_ceiling": throughput,
             "peak_rss_growth_mb": growth_mb,
+            "baseline_peak_rss_mb": round(first["baseline_peak_kib"] / 1024, 1),
+            "rss_after_load_mb": round(first["final_rss_kib"] / 1024, 1),
             "incremental_hour": {
                 "new_activities": NEW_IN_HOUR,
                 "rows_loaded": hour["rows"],
