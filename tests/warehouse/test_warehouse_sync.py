@@ -121,3 +121,28 @@ def test_lemcal_meetings_load_when_the_lemcal_connection_exists(
     loaded = tables()["lemcal_meetings"]
     assert summary["rows"] == len(loaded) == len(team.lemcal_meetings) > 0
     assert [row[0] for row in loaded] == sorted(team.lemcal_meetings)
+
+
+def test_a_backfill_of_three_days_hour_by_hour(sandbox, team_key, warehouse_conn):
+    """72 hourly intervals, oldest first, as ``airflow backfill create`` runs them (``max_active_runs=1``),
+    with a one-hour lookback so even the first interval loads only its own window: the activities of the
+    three days, and one stats partition per day equal to the sandbox's figures for that day."""
+    from lemlist_provider.warehouse.tables import STATS_COUNTERS
+    from lemlist_sandbox.routes.stats import compute_stats
+
+    first = END - timedelta(days=3)
+    for hour in range(72):
+        start = first + hour * HOUR
+        for stream in ("lemlist_activities", "lemlist_campaign_stats_daily"):
+            sync_stream(stream, start, start + HOUR, lookback_days=1 / 24)
+    loaded = tables()
+    team = sandbox.team(team_key)
+    assert activity_rows(loaded) == activities_of(team, first - HOUR, END) != []
+    stats = loaded["lemlist_campaign_stats_daily"]
+    assert sorted({row[1] for row in stats}) == [
+        (first + timedelta(days=d)).date().isoformat() for d in range(3)
+    ]
+    for campaign_id, day, *counters in (row[:-1] for row in stats):
+        low = f"{day}T00:00:00.000Z"
+        high = f"{day}T23:59:59.999Z"
+        assert counters == [compute_stats(team, campaign_id, low, high)[name] for name in STATS_COUNTERS]
