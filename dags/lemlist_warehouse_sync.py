@@ -20,17 +20,16 @@ from lemlist_provider import allowlists
 from lemlist_provider.dag_args import count, lemlist_dag, text
 from lemlist_provider.warehouse.assets import WAREHOUSE_ASSETS
 from lemlist_provider.warehouse.streams import STREAMS
-from lemlist_provider.warehouse.sync import row_counts, summary_line, sync_stream
+from lemlist_provider.warehouse.sync import row_counts, run_interval, summary_line, sync_stream
 
 
 def _stream_task(stream: str):
     @task(task_id=stream, outlets=[WAREHOUSE_ASSETS[stream]])
-    def load(params=None, data_interval_start=None, data_interval_end=None) -> dict:
+    def load(params=None, data_interval_start=None, data_interval_end=None, dag_run=None) -> dict:
         """Load one table for the run's data interval (see ``lemlist_provider.warehouse.streams``)."""
         return sync_stream(
             stream,
-            data_interval_start,
-            data_interval_end,
+            *run_interval(data_interval_start, data_interval_end, dag_run.run_after),
             lemlist_conn_id=params["lemlist_conn_id"],
             warehouse_conn_id=params["warehouse_conn_id"],
             lemcal_conn_id=params["lemcal_conn_id"],

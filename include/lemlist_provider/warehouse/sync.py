@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowNotFoundException
@@ -30,6 +30,17 @@ def lemcal_hook(conn_id: str | None) -> Any | None:
     except AirflowNotFoundException:
         return None
     return LemcalHook(conn_id)
+
+
+def run_interval(
+    start: datetime | None, end: datetime | None, run_after: datetime
+) -> tuple[datetime, datetime]:
+    """The run's data interval. A run triggered without a logical date (the UI's or REST's trigger in
+    Airflow 3) has none: it loads the last full hour before it was triggered."""
+    if start is not None and end is not None:
+        return start, end
+    hour = run_after.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return hour - timedelta(hours=1), hour
 
 
 def sync_stream(
