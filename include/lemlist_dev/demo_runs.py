@@ -111,10 +111,11 @@ def start_unsubscribe_event(local: LocalAirflow, lemlist: LemlistTarget) -> str:
 
 
 def start_warehouse_sync(local: LocalAirflow, lemlist: LemlistTarget) -> str:
-    """The sandbox first gets three days of history (2,000 activities over 4 campaigns), so the warehouse's
-    first load has something to page through; then the run is triggered like any other."""
+    """The demo team's campaigns first get three days of activities (2,000; nothing else of the team changes,
+    so the other runs' figures stay the same), so the warehouse's first load has pages to go through; then
+    the run is triggered like any other."""
     if lemlist.sandbox is not None:
-        lemlist.sandbox.add_history(activities=2000, campaigns=4, leads_per_campaign=50, days=3)
+        lemlist.sandbox.add_history(activities=2000, campaigns=0, days=3, unsubscribes=0)
     return local.trigger("lemlist_warehouse_sync", {})
 
 

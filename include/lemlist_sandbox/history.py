@@ -1,7 +1,8 @@
 """Realistic volumes on demand: campaigns, leads, activities spread over past days, and unsubscribes.
 
 ``add_history(world, team, activities=100_000)`` gives a team what a data team loads into its warehouse:
-``campaigns`` campaigns (each with its sequence and schedule), up to ``leads_per_campaign`` leads each (the
+``campaigns`` new campaigns (each with its sequence and schedule; 0: the team's own campaigns that have
+leads, so nothing else of the team changes), up to ``leads_per_campaign`` leads each (the
 campaign leads route answers at most 500 per campaign, as lemlist does), ``activities`` activities of every
 type lemlist's webhooks list (sends, opens and clicks most often), their ``createdAt`` spread over the
 ``days`` days (or ``hours`` hours) before ``end``, and a few unsubscribed emails and domains. The same ``seed`` and ``end`` on the
@@ -40,8 +41,8 @@ def add_history(
     seed: int = 0,
 ) -> dict:
     """Add the volumes to ``team``; answers what was added and the time span of the activities."""
-    if activities < 0 or campaigns < 1 or not 1 <= leads_per_campaign <= 500 or days < 1:
-        raise ValueError("activities >= 0, campaigns >= 1, leads_per_campaign 1..500 and days >= 1")
+    if activities < 0 or campaigns < 0 or not 1 <= leads_per_campaign <= 500 or days < 1:
+        raise ValueError("activities >= 0, campaigns >= 0, leads_per_campaign 1..500 and days >= 1")
     rng = random.Random(seed)
     end = (end or datetime.now(UTC)).astimezone(UTC)
     start = end - (timedelta(hours=hours) if hours else timedelta(days=days))
@@ -68,10 +69,18 @@ def add_history(
             for n in range(leads_per_campaign)
         ]
         made.append((campaign, step_id, leads))
+    if not campaigns:  # the activities go to the team's own campaigns and leads
+        for campaign in team.campaigns.values():
+            leads = team.leads_in_campaign(campaign["_id"])
+            steps = team.sequences.get(campaign["sequenceId"], {}).get("steps") or [{}]
+            if leads:
+                made.append((campaign, steps[0].get("_id"), leads))
+        if not made and activities:
+            raise ValueError("campaigns=0 needs a team with a campaign that has leads")
     types = rng.choices(kinds, weights, k=activities)
     rows = team.activities
     for i in range(activities):
-        campaign, step_id, leads = made[i % campaigns]
+        campaign, step_id, leads = made[i % len(made)]
         lead = leads[rng.randrange(len(leads))]
         moment = start + timedelta(milliseconds=rng.randrange(1, span_ms))
         rows.append(
@@ -90,8 +99,8 @@ def add_history(
     for n in range(unsubscribes):
         add_unsubscribe(world, team, f"@optout{n}.example" if n % 4 == 0 else f"gone{n}@history.example")
     return {
-        "campaigns": campaigns,
-        "leads": campaigns * leads_per_campaign,
+        "campaigns": len(made),
+        "leads": sum(len(leads) for _, _, leads in made),
         "activities": activities,
         "unsubscribes": unsubscribes,
         "start": _iso(start),
