@@ -1,6 +1,7 @@
 """``airflow backfill create`` over three hours of ``lemlist_warehouse_sync``, run by a real scheduler and
 LocalExecutor (``make up``'s machinery), into a SQLite warehouse: three runs, one per hour, and the
-activities table equal to the sandbox's history up to the last hour's end."""
+activities table equal to the sandbox's history up to the last hour's end. (Unpausing also starts the latest
+scheduled hour, catchup being off; it loads the same history, merged on the ids.)"""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ def test_backfill_create_loads_each_hour_once(tmp_path):
         sandbox = local.lemlist.sandbox
         sandbox.add_history(activities=900, campaigns=2, leads_per_campaign=20, days=1, end=END.isoformat())
         local.wait_for_dags([DAG])
+        local.client.unpause(DAG)  # a paused DAG's backfill runs stay queued
         created = subprocess.run(
             [AIRFLOW, "backfill", "create", "--dag-id", DAG, "--from-date", FIRST.isoformat(),
              "--to-date", (END - timedelta(hours=1)).isoformat()],
