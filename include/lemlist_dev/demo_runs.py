@@ -12,6 +12,7 @@ Campaign ids are looked up by name (the sandbox's demo team has these campaigns)
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from .deployment import LemlistTarget, LocalAirflow
 
 DEMO_OUTPUT = PROJECT / "output" / "demo"
 SCRATCH_SUPPRESSION_LIST = DEMO_OUTPUT / "suppression_list.csv"
+DEMO_WAREHOUSE = DEMO_OUTPUT / "lemlist_warehouse.sqlite"
 UNSUBSCRIBE_EVENTS = "lemlist_unsubscribe_events"
 IMPORT_CAMPAIGN = "Q4 Outbound - SaaS founders"
 ENRICH_CAMPAIGN = "Webinar follow-up"
@@ -51,11 +53,16 @@ def prepare() -> dict[str, str]:
 
     The sync adds lemlist's entries to the local list, so the demo works on a copy, and the settings'
     Variable points there too: unpausing the hourly sync also starts its scheduled run (with the Variables'
-    defaults), which must not touch the committed sample either.
+    defaults), which must not touch the committed sample either. The warehouse is a fresh SQLite file of the
+    demo's own, so its row counts are this demo's sandbox and nothing older.
     """
     DEMO_OUTPUT.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(PROJECT / "include" / "data" / "suppression_list.csv", SCRATCH_SUPPRESSION_LIST)
-    return {"LEMLIST_SUPPRESSION_CSV": str(SCRATCH_SUPPRESSION_LIST)}
+    DEMO_WAREHOUSE.unlink(missing_ok=True)
+    return {
+        "LEMLIST_SUPPRESSION_CSV": str(SCRATCH_SUPPRESSION_LIST),
+        "AIRFLOW_CONN_LEMLIST_WAREHOUSE": json.dumps({"conn_type": "sqlite", "host": str(DEMO_WAREHOUSE)}),
+    }
 
 
 def campaign_id(lemlist: LemlistTarget, name: str) -> str:
