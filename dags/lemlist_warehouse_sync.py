@@ -5,7 +5,9 @@ One task per table (pool ``lemlist_api``), each an Asset outlet ``lemlist://ware
 report DAGs can be scheduled on a refresh. The warehouse is the common-sql connection ``lemlist_warehouse``
 (SQLite, PostgreSQL, ...; when it is not defined, a SQLite file ``lemlist_warehouse.sqlite`` in the first
 output root). Activities load incrementally over the run's data interval (with a small overlap); the first
-run on an empty table loads the history back to the lookback. A run killed mid-stream resumes from its
+run on an empty table loads the history back to the lookback. lemcal meetings load when the connection
+``lemcal_default`` exists (an admin's choice: it is not a trigger-form field, which could name any
+credentials). A run killed mid-stream resumes from its
 checkpoint on retry; re-running an interval or backfilling past hours (``airflow backfill create --dag-id
 lemlist_warehouse_sync --from-date ... --to-date ...``) leaves the same tables. See docs/warehouse.md.
 """
@@ -32,7 +34,6 @@ def _stream_task(stream: str):
             *run_interval(data_interval_start, data_interval_end, dag_run.run_after),
             lemlist_conn_id=params["lemlist_conn_id"],
             warehouse_conn_id=params["warehouse_conn_id"],
-            lemcal_conn_id=params["lemcal_conn_id"],
             lookback_days=params["lookback_days"],
             overlap_minutes=params["overlap_minutes"],
         )
@@ -56,11 +57,11 @@ def _stream_task(stream: str):
             "lemlist_warehouse",
             examples=allowlists.examples("sql_conn_ids"),
         ),
-        "lemlist_conn_id": text("lemlist connection", "Among [lemlist] lemlist_conn_ids.", "lemlist_default"),
-        "lemcal_conn_id": text(
-            "lemcal connection",
-            "lemcal_meetings is skipped (with a log line) when it does not exist.",
-            "lemcal_default",
+        "lemlist_conn_id": text(
+            "lemlist connection",
+            "Among the admin's [lemlist] lemlist_conn_ids.",
+            "lemlist_default",
+            examples=allowlists.examples("lemlist_conn_ids"),
         ),
         "lookback_days": count(
             365,

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from integration.services import PG_HOST, PG_PORT, PG_USER, fresh_postgres_database, postgres_problem
+from warehouse_compare import END
 
 from lemlist_sandbox import SandboxServer
 from lemlist_sandbox import connection_json as lemlist_conn_uri
 
 PG = {"host": PG_HOST, "port": PG_PORT, "user": PG_USER}
-#: the sandbox history of every test ends here; intervals are hours before it
-END = datetime(2026, 11, 28, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

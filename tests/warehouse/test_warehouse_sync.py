@@ -11,8 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import END
-from warehouse_compare import activities_of, activity_rows, assert_matches_sandbox, tables
+from warehouse_compare import END, activities_of, activity_rows, assert_matches_sandbox, tables
 
 from lemlist_provider.hooks.errors import LemlistError
 from lemlist_provider.warehouse.streams import STREAMS

@@ -9,6 +9,9 @@ from lemlist_provider.warehouse.tables import STATS_COUNTERS, TABLES, raw_json
 from lemlist_sandbox.routes.common import clean
 from lemlist_sandbox.routes.stats import compute_stats
 
+#: the sandbox history of every test ends here; intervals are hours around it
+END = datetime(2026, 11, 28, tzinfo=UTC)
+
 
 def _plain(value):
     if isinstance(value, datetime):
