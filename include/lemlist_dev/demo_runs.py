@@ -12,6 +12,7 @@ Campaign ids are looked up by name (the sandbox's demo team has these campaigns)
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -24,12 +25,14 @@ from lemlist_provider.enrichment.results import run_summary_line as enrichment_l
 from lemlist_provider.exports import run_summary_line as export_line
 from lemlist_provider.lead_import import run_summary_line as import_line
 from lemlist_provider.unsubscribes import run_summary_line as sync_line
+from lemlist_provider.warehouse.sync import summary_line as warehouse_line
 
 from . import PROJECT
 from .deployment import LemlistTarget, LocalAirflow
 
 DEMO_OUTPUT = PROJECT / "output" / "demo"
 SCRATCH_SUPPRESSION_LIST = DEMO_OUTPUT / "suppression_list.csv"
+DEMO_WAREHOUSE = DEMO_OUTPUT / "lemlist_warehouse.sqlite"
 UNSUBSCRIBE_EVENTS = "lemlist_unsubscribe_events"
 IMPORT_CAMPAIGN = "Q4 Outbound - SaaS founders"
 ENRICH_CAMPAIGN = "Webinar follow-up"
@@ -50,11 +53,16 @@ def prepare() -> dict[str, str]:
 
     The sync adds lemlist's entries to the local list, so the demo works on a copy, and the settings'
     Variable points there too: unpausing the hourly sync also starts its scheduled run (with the Variables'
-    defaults), which must not touch the committed sample either.
+    defaults), which must not touch the committed sample either. The warehouse is a fresh SQLite file of the
+    demo's own, so its row counts are this demo's sandbox and nothing older.
     """
     DEMO_OUTPUT.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(PROJECT / "include" / "data" / "suppression_list.csv", SCRATCH_SUPPRESSION_LIST)
-    return {"LEMLIST_SUPPRESSION_CSV": str(SCRATCH_SUPPRESSION_LIST)}
+    DEMO_WAREHOUSE.unlink(missing_ok=True)
+    return {
+        "LEMLIST_SUPPRESSION_CSV": str(SCRATCH_SUPPRESSION_LIST),
+        "AIRFLOW_CONN_LEMLIST_WAREHOUSE": json.dumps({"conn_type": "sqlite", "host": str(DEMO_WAREHOUSE)}),
+    }
 
 
 def campaign_id(lemlist: LemlistTarget, name: str) -> str:
@@ -109,6 +117,15 @@ def start_unsubscribe_event(local: LocalAirflow, lemlist: LemlistTarget) -> str:
     return local.wait_until(new_run, 120, f"{UNSUBSCRIBE_EVENTS} run scheduled by the event")
 
 
+def start_warehouse_sync(local: LocalAirflow, lemlist: LemlistTarget) -> str:
+    """The demo team's campaigns first get three days of activities (2,000; nothing else of the team changes,
+    so the other runs' figures stay the same), so the warehouse's first load has pages to go through; then
+    the run is triggered like any other."""
+    if lemlist.sandbox is not None:
+        lemlist.sandbox.add_history(activities=2000, campaigns=0, days=3, unsubscribes=0)
+    return local.trigger("lemlist_warehouse_sync", {})
+
+
 def overview_line(summary: dict) -> str:
     return (
         f"team {summary.get('team_name')!r}: {summary.get('campaigns')} campaigns, "
@@ -160,6 +177,7 @@ DEMO_RUNS = [
         describe=export_line,
     ),
     DemoRun("lemlist_webhooks_setup", summary_task="sync_hooks", describe=hooks_line),
+    DemoRun("lemlist_warehouse_sync", describe=warehouse_line, start=start_warehouse_sync),
     DemoRun(
         UNSUBSCRIBE_EVENTS, summary_task="suppress", describe=suppression_line, start=start_unsubscribe_event
     ),

@@ -6,7 +6,9 @@ import argparse
 
 from .app import create_app
 from .config import Faults, SandboxConfig
+from .history import add_history
 from .ratelimit import WINDOW_KINDS
+from .seed import DEMO_KEY
 from .server import http_server
 
 
@@ -29,6 +31,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--error-rate", type=float, default=0.0, help="fraction of requests answered 5xx")
     parser.add_argument("--reset-rate", type=float, default=0.0, help="fraction of connections reset")
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument(
+        "--activities", type=int, default=0, help="give the demo team a history of N activities (history.py)"
+    )
+    parser.add_argument("--history-days", type=int, default=30, help="the days that history spans")
     parser.add_argument(
         "--no-html-for-unknown", action="store_true", help="answer unknown routes 404, not HTML 200"
     )
@@ -53,12 +59,17 @@ def main(argv: list[str] | None = None) -> None:
             html_for_unknown=not args.no_html_for_unknown,
         ),
     )
+    app = create_app(config)
+    if args.activities:
+        sandbox = app.state.sandbox
+        add_history(sandbox.world, sandbox.world.team_for_key(DEMO_KEY), activities=args.activities,
+                    days=args.history_days)  # fmt: skip
     print(
         f"lemlist sandbox on http://{args.host}:{args.port}/api (seed={args.seed}, "
         f"rate={args.rate_limit}/{args.rate_window}s {args.rate_window_kind}, time-scale={args.time_scale})",
         flush=True,
     )
-    http_server(create_app(config), args.host, args.port).run()
+    http_server(app, args.host, args.port).run()
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ class Faults:
     reset_rate: float = 0.0  # fraction of API requests whose TCP connection is reset
     latency_ms: float = 0.0  # added before every API answer
     force_429: int = 0  # the next N API requests answer 429 whatever the budget
+    outage_after: int = 0  # N > 0: N more API requests are answered, then an outage begins (0 = no countdown)
+    outage: bool = False  # every API request answers 503 (a service down); set by outage_after or directly
     html_for_unknown: bool = True  # unknown routes answer HTTP 200 with HTML, like the real web app
     echo_key_in_errors: bool = False  # 5xx bodies quote the Authorization header (tests that keys never leak)
     webhook_duplicate_rate: float = 0.0  # fraction of webhook deliveries sent twice at once
@@ -79,6 +81,8 @@ FAULT_FIELDS = {
     "reset_rate": float,
     "latency_ms": float,
     "force_429": int,
+    "outage_after": int,
+    "outage": bool,
     "html_for_unknown": bool,
     "echo_key_in_errors": bool,
     "webhook_duplicate_rate": float,

@@ -6,6 +6,7 @@ breaks the requests after it.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
@@ -14,6 +15,7 @@ from .config import RATE_FIELDS, checked_settings
 from .delivery import ATTEMPT_LOG
 from .deps import json_body
 from .events import activity, emit
+from .history import add_history
 from .routes.exports import SYNTHETIC_ROW_BYTES, download_response
 from .routes.webhooks import EVENTS
 from .sandbox import Sandbox
@@ -192,6 +194,33 @@ async def synthetic_leads(team_id: str, campaign_id: str, request: Request, sand
     count = _count(await _body(request), "count", 0)
     team.extra.setdefault("synthetic_leads", {})[campaign_id] = count
     return {"ok": True, "campaign_id": campaign_id, "count": count, "row_bytes": SYNTHETIC_ROW_BYTES}
+
+
+@router.post("/teams/{team_id}/history")
+async def history(team_id: str, request: Request, sandbox: Controlled) -> dict:
+    """Realistic volumes (``history.py``): ``{"activities": N, "campaigns": 10, "leads_per_campaign": 200,
+    "days": 30, "hours": 0 (a span in hours instead), "end": ISO 8601 (default now), "unsubscribes": 20, "seed": 0}``."""
+    team = _team_by_id(sandbox, team_id)
+    body = await _body(request)
+    sizes = {
+        "campaigns": 10,
+        "leads_per_campaign": 200,
+        "days": 30,
+        "hours": 0,
+        "unsubscribes": 20,
+        "seed": 0,
+    }
+    options = {name: _count(body, name, default) for name, default in sizes.items()}
+    end = body.get("end")
+    try:
+        moment = datetime.fromisoformat(end.replace("Z", "+00:00")) if isinstance(end, str) else None
+        if end is not None and (moment is None or moment.tzinfo is None):
+            raise ValueError(end)
+        return add_history(
+            sandbox.world, team, activities=_count(body, "activities", 0), end=moment, **options
+        )
+    except ValueError as exc:
+        raise _refused(f"history: {exc}; end must be an ISO 8601 date with a time zone") from None
 
 
 @router.get("/webhooks")

@@ -179,6 +179,14 @@ class SandboxMiddleware:
                 self._count(scope, team.id, 429)
                 await _plain(send, 429, b"Too Many Requests", [*rl_headers[:3], (b"retry-after", b"1")])
                 return
+            if faults.outage_after > 0:
+                faults.outage_after -= 1
+                faults.outage = faults.outage_after == 0
+            elif faults.outage:
+                stats.faults_5xx += 1
+                self._count(scope, team.id, 503)
+                await _plain(send, 503, b"Service Unavailable", rl_headers)
+                return
             if faults.reset_rate > 0 and random.random() < faults.reset_rate and _reset_connection(scope):
                 stats.resets += 1
                 self._count(scope, team.id, "reset")

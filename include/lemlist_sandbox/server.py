@@ -252,6 +252,11 @@ class SandboxServer:
             {"count": count},
         )
 
+    def add_history(self, api_key: str = DEMO_KEY, **options: Any) -> dict:
+        """Realistic volumes for the team of ``api_key``: ``activities``, ``campaigns``, ``days``, ``end`` ...
+        (``history.add_history``)."""
+        return self._call("POST", f"/teams/{self.team_id(api_key)}/history", options)
+
     def webhooks(self, attempts: int = 0) -> dict:
         """The webhook sender's counters (``in_flight``, ``delivered``, ``retries`` ...) and its last attempts."""
         return self._call("GET", "/webhooks", params={"attempts": attempts})

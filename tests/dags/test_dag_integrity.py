@@ -24,6 +24,7 @@ EXPECTED_DAGS = {
     "lemlist_reply_handoff",
     "lemlist_unsubscribe_events",
     "lemlist_unsubscribe_sync",
+    "lemlist_warehouse_sync",
     "lemlist_webhooks_setup",
 }
 #: scheduled on lemlist events, calling no lemlist route: outside the pool, so a pool busy with long lemlist

@@ -371,10 +371,15 @@ class LemlistEndpointsMixin(LemlistPollingMixin):
         return self._route(route, params=_flags(webhookUrl=webhook_url) or None, json=items)
 
     # ---------------------------------------------------------------- activities
-    def iter_activities(self, *, page_size: int = 100, **filters: Any) -> Iterator[dict]:
-        """``GET /activities?version=v2``, page by page, with ``filters`` (``type``, ``campaignId``, ...)."""
+    def iter_activities(self, *, page_size: int = 100, start: int = 0, **filters: Any) -> Iterator[dict]:
+        """``GET /activities?version=v2``, page by page from offset ``start``, with ``filters`` (``type``,
+        ``campaignId``, ``minDate``, ``maxDate``, ...): newest first."""
         return self.paginate(
-            "/activities", {"version": "v2", **_flags(**filters)}, style="offset", page_size=page_size
+            "/activities",
+            {"version": "v2", **_flags(**filters)},
+            style="offset",
+            page_size=page_size,
+            start=start,
         )
 
     def list_activities(self, *, page_size: int = 100, **filters: Any) -> list[dict]:

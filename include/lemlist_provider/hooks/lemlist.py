@@ -218,17 +218,19 @@ class LemlistBaseHook(LemlistTransport, HttpHook):
         page_size: int = 100,
         items_key: str | None = None,
         max_pages: int | None = None,
+        start: int = 0,
     ) -> Iterator[Any]:
         """Yield every item of a list endpoint, page by page.
 
         ``style``: ``offset`` (offset/limit), ``page`` (1-based page + limit), ``page0`` (0-based page, e.g.
         ``/tasks``) or ``auto`` (offset/limit, following ``pagination`` when the answer has it). A short page,
-        an empty page, ``pagination.nextPage`` null or ``currentPage >= totalPage`` end the list.
+        an empty page, ``pagination.nextPage`` null or ``currentPage >= totalPage`` end the list. ``start``
+        (offset styles) skips that many items: where a resumed sync left off.
         """
         if style not in ("offset", "page", "page0", "auto"):
             raise ValueError(f"unknown pagination style {style!r}")
         base = dict(params or {})
-        offset, page = 0, 0 if style == "page0" else 1
+        offset, page = start, 0 if style == "page0" else 1
         pages = 0
         previous_first: Any = object()
         while True:

@@ -303,12 +303,13 @@ class LemlistReplyHandoffOperator(BaseOperator):
 
 
 class OutputSqliteHook(SqliteHook):
-    """SQLite in a file of the output roots, without an Airflow connection: the hand-off's default target."""
+    """SQLite in a file of the output roots, without an Airflow connection: the default target of the hand-off
+    and of the warehouse (``conn_id`` names it in logs)."""
 
-    def __init__(self, path: Path | Any) -> None:
+    def __init__(self, path: Path | Any, conn_id: str = "lemlist_reply_handoff_file") -> None:
         from airflow.sdk import Connection
 
-        conn = Connection(conn_id="lemlist_reply_handoff_file", conn_type="sqlite", host=str(path))
+        conn = Connection(conn_id=conn_id, conn_type="sqlite", host=str(path))
         super().__init__(connection=conn)
         Path(str(path)).parent.mkdir(parents=True, exist_ok=True)
         self.path = path

@@ -7,6 +7,7 @@ auth) the v1 documentation's shape, which names the lead, the campaign and the s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from fastapi import Request
@@ -62,6 +63,34 @@ def _v1_activity(team: Team, activity: dict) -> dict:
     )
 
 
+def newest_first(team: Team) -> tuple[list[dict], list[str]]:
+    """The team's activities newest first (ties in the order they were recorded) and their ``createdAt``.
+
+    Kept in ``team.extra`` and rebuilt only when an activity was added, so a page of a 100,000-activity
+    history costs a binary search and a slice, not a sort: the sandbox must answer paging at the key's
+    full rate.
+    """
+    cached = team.extra.get("activities_newest_first")
+    rows = team.activities
+    if cached is None or cached[0] != len(rows) or (rows and cached[1] is not rows[-1]):
+        ordered = sorted(rows, key=lambda a: a.get("createdAt", ""), reverse=True)
+        cached = (len(rows), rows[-1] if rows else None, ordered, [a.get("createdAt", "") for a in ordered])
+        team.extra["activities_newest_first"] = cached
+    return cached[2], cached[3]
+
+
+def _first(keys: list[str], past: Callable[[str], bool]) -> int:
+    """The first index of the descending ``keys`` where ``past`` holds (it holds from there on)."""
+    low, high = 0, len(keys)
+    while low < high:
+        middle = (low + high) // 2
+        if past(keys[middle]):
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
 @router.get("/activities")
 async def list_activities(request: Request, team: TeamDep) -> list[dict]:
     q = request.query_params
@@ -71,24 +100,23 @@ async def list_activities(request: Request, team: TeamDep) -> list[dict]:
     low = iso(parse_date(low, "minDate")) if low else None
     high = iso(parse_date(high, "maxDate")) if high else None
     types = set(q["type"].split(",")) if q.get("type") else None
-    items = []
-    for activity in team.activities:
-        if types and activity.get("type") not in types:
-            continue
-        if q.get("campaignId") and activity.get("campaignId") != q["campaignId"]:
-            continue
-        if q.get("leadId") and activity.get("leadId") != q["leadId"]:
-            continue
-        if "isFirst" in q and bool(activity.get("isFirst")) != bool_param(q["isFirst"]):
-            continue
-        created = activity.get("createdAt", "")
-        if (low and created < low) or (high and created > high):
-            continue
-        items.append(activity)
-    items.sort(key=lambda a: a.get("createdAt", ""), reverse=True)
+    ordered, keys = newest_first(team)
+    first = _first(keys, lambda created: created <= high) if high else 0
+    last = _first(keys, lambda created: created < low) if low else len(keys)
+    window = ordered[first:last]
+    if types or q.get("campaignId") or q.get("leadId") or "isFirst" in q:
+        is_first = bool_param(q["isFirst"]) if "isFirst" in q else None
+        window = [
+            activity
+            for activity in window
+            if (not types or activity.get("type") in types)
+            and (not q.get("campaignId") or activity.get("campaignId") == q["campaignId"])
+            and (not q.get("leadId") or activity.get("leadId") == q["leadId"])
+            and (is_first is None or bool(activity.get("isFirst")) == is_first)
+        ]
     if not is_v2(request):
-        return [_v1_activity(team, a) for a in page.of(items)]
-    return [clean(a) for a in page.of(items)]
+        return [_v1_activity(team, a) for a in page.of(window)]
+    return [clean(a) for a in page.of(window)]
 
 
 @router.delete("/activities/{activityId}/recording-transcript")
