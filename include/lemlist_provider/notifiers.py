@@ -33,6 +33,7 @@ from airflow.sdk import BaseNotifier
 
 from lemlist_provider.figures import FIGURES, http_figures
 from lemlist_provider.hooks.errors import secret_forms
+from lemlist_provider.ops import record as ops_record
 
 SUMMARY_XCOM_KEY = "summary"
 INCIDENT_CONTEXT_KEY = "lemlist_incident"
@@ -192,6 +193,9 @@ class LemlistIncidentNotifier(BaseNotifier):
 
     # -- sending ------------------------------------------------------------------------------------
     def notify(self, context: Any) -> None:
+        task = context.get("task")
+        if task is not None and context.get("ti") is not None:
+            ops_record.push(task, context, "failed")
         line = self.incident_line(context)
         self.log.error("%s", line)
         forward(self.sink, context, INCIDENT_CONTEXT_KEY, line, self.log)

@@ -104,7 +104,9 @@ def test_sample_import_then_rerun_then_faults_give_the_same_report(
 
     summary = _summary(run)
     assert summary["counts"]["imported"] == 470 and summary["total_rows"] == SAMPLE_ROWS
-    assert summary["requests"] >= 470 + 2  # campaign check + unsubscribes + one per lead
+    # the import's own requests, one per lead; the validate task's (campaign check, unsubscribes) are in its
+    # own ops summary, not added here (issue 18: the import's 429s once counted the validation's)
+    assert summary["requests"] >= 470
     assert not (out / ".lemlist_import").exists() or not any((out / ".lemlist_import").iterdir())
 
     # A second run creates nothing and says so.

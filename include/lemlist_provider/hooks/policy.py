@@ -110,7 +110,7 @@ class Call:
 
     def sending(self, waited: float) -> None:
         """The gate gave a slot after ``waited`` seconds; the request goes out now."""
-        self.owner.counters["waited_seconds"] += waited
+        self.owner.waited(waited, ahead=False)
         self.owner._count("requests")
         self.sent_at = time.monotonic()
 
@@ -198,7 +198,7 @@ class Call:
         return self._waiting(delay)
 
     def _waiting(self, delay: float) -> float:
-        self.owner.counters["waited_seconds"] += delay
+        self.owner.waited(delay, ahead=True)
         return delay
 
     def _error(self, cls: type[LemlistError], msg: str, status: int | None, reason: str) -> LemlistError:

@@ -41,5 +41,6 @@ class LemlistAccountOverviewOperator(LemlistBaseOperator):
             **http_figures(self.hook.metrics()),
         }
         self.log.info("lemlist account: %s", overview)
+        self.note_ops(credits=credits)
         require_credits(credits, self.min_credits or None)
         return overview

@@ -7,6 +7,7 @@ task fails). Every task runs in the ``lemlist_api`` pool unless told otherwise: 
 many processes share the key's 20 requests / 2 s. The rendered ``lemlist_conn_id`` must be on the admin's
 allow-list (``[lemlist] lemlist_conn_ids``): checked before ``execute`` (and before a deferred task
 resumes), and again whenever the hook is built, so no request, trigger or sensor poke uses another one.
+After ``execute`` every task pushes its ops summary, one shape for every DAG (``lemlist_provider.ops``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from airflow.triggers.base import BaseTrigger
 
 from lemlist_provider import allowlists, paths
 from lemlist_provider.hooks.lemlist import LemlistHook
+from lemlist_provider.ops import record as ops_record
 from lemlist_provider.settings import poll_floor
 
 LEMLIST_POOL = "lemlist_api"
@@ -39,6 +41,15 @@ class LemlistTaskMixin:
         """Refuse a connection outside the allow-list before ``execute`` (or the method a trigger resumes)
         starts: a deferring sensor hands ``lemlist_conn_id`` to its trigger without building a hook."""
         allowlists.lemlist_connection("lemlist_conn_id", self.lemlist_conn_id)
+
+    def note_ops(self, **facts: Any) -> None:
+        """Note what this try did for its ops summary: ``campaign_id``, ``rows``, ``outcomes`` (counts by
+        outcome), ``report`` (the file written), ``credits`` (left on the account). See ``ops.summary``."""
+        self.__dict__.setdefault("_ops_facts", {}).update(facts)
+
+    def post_execute(self, context: Any, result: Any = None) -> None:
+        """Push this try's ops summary (XCom ``lemlist_ops``); a failed try's goes from the notifier."""
+        ops_record.push(self, context, "success")
 
     @cached_property
     def hook(self) -> LemlistHook:

@@ -46,6 +46,7 @@ class LemlistCreditsOperator(LemlistBaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         credits = credits_of(self.hook.get_credits())
         self.log.info("lemlist credits available: %d", credits)
+        self.note_ops(credits=credits)
         require_credits(credits, self.min_credits)
         return {"credits": credits, "http": self.hook.metrics()}
 

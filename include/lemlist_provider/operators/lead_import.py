@@ -128,9 +128,10 @@ class LemlistValidateLeadsOperator(LemlistBaseOperator):
             campaign_id=campaign_id, source=source or f"inline ({len(leads or [])} leads)", report=str(report),
             strategy=strategy, dry_run=as_bool(self.dry_run), deduplicate=as_bool(self.deduplicate),
             enrichment={k: as_bool((self.enrichment or {}).get(k)) for k in ENRICHMENT_FLAGS},
-            started_at=started, dag_id=dag_id, run_id=run_id, validate_metrics=self.hook.metrics(),
+            started_at=started, dag_id=dag_id, run_id=run_id,
         )  # fmt: skip
         workspace.write_manifest(manifest)
+        self.note_ops(campaign_id=campaign_id, rows=manifest["total_rows"])
         counts = manifest["counts"]
         self.log.info(
             "validated %d rows: %d valid in %d batches of up to %d, %d invalid, %d duplicate in file, %d unsubscribed",
@@ -177,12 +178,14 @@ class LemlistImportLeadBatchOperator(LemlistBaseOperator):
         )
         # the "lemlist campaign" extra link (lemlist_provider.links) reads it
         context["ti"].xcom_push(key="lemlist_campaign_id", value=options.campaign_id)
+        self.note_ops(campaign_id=options.campaign_id)
         try:
             result = import_batch(None if options.dry_run else self.hook, workspace, self.batch, options,
                                   logger=self.log)  # fmt: skip
         except LemlistNotFoundError as exc:
             raise AirflowFailException(f"batch {self.batch['batch']}: {exc}") from None
         self.log.info("batch %s done: %s", self.batch["batch"], result["counts"])
+        self.note_ops(rows=result["rows"], outcomes=result["counts"])
         return result
 
 
@@ -219,6 +222,9 @@ class LemlistLeadImportReportOperator(LemlistBaseOperator):
         summary = write_report(workspace, manifest, paths.output_location("output_uri", manifest["report"]))
         self.log.info("%s", run_summary_line(summary))
         context["ti"].xcom_push(key="summary", value=summary)
+        self.note_ops(
+            campaign_id=summary["campaign_id"], rows=summary["total_rows"], report=summary["report"]
+        )
         failed = summary["counts"].get("failed", 0)
         if failed:
             context["ti"].xcom_push(key="return_value", value=summary)
