@@ -66,6 +66,7 @@ def test_counters_arrive_as_statsd_under_their_documented_names(statsd_listener,
     assert sent == 2 and hook.metrics()["requests"] == 2
     assert seen["airflow.lemlist.requests"] == 2
     assert seen["airflow.lemlist.rate_limited"] == 1
-    assert seen["airflow.lemlist.conn.lemlist_default.requests"] == 2  # the per-key twin (plain StatsD: no tags)
+    # the per-key twins (plain StatsD has no tags)
+    assert seen["airflow.lemlist.conn.lemlist_default.requests"] == 2
     assert seen["airflow.lemlist.conn.lemlist_default.rate_limited"] == 1
     assert seen["airflow.lemlist.waited_ms"] >= 1000  # the Retry-After second, in milliseconds
