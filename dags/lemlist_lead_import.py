@@ -96,7 +96,11 @@ def lemlist_lead_import():
         dry_run="{{ params.dry_run }}",
         strategy="{{ params.strategy }}",
     )
-    batches = LemlistImportLeadBatchOperator.partial(task_id="import_batch").expand(batch=validate.output)
+    batches = LemlistImportLeadBatchOperator.partial(
+        task_id="import_batch",
+        # the runs list and the grid name each batch by the rows of the file it holds: "rows 1-150"
+        map_index_template="rows {{ task.batch['first_row'] }}-{{ task.batch['last_row'] }}",
+    ).expand(batch=validate.output)
     report = LemlistLeadImportReportOperator(task_id="write_report", trigger_rule="all_done")
     validate >> batches >> report
 

@@ -16,25 +16,11 @@ from sqlalchemy import insert, select
 from lemlist_provider.metadb import airflow_engine
 from lemlist_provider.ops.store import OpsStore, calls_table
 from lemlist_provider.ops.views import per_run
-from lemlist_sandbox import SandboxServer, connection_json
+from lemlist_sandbox import connection_json
 from lemlist_sandbox.seed import add_campaign
 
 pytestmark = pytest.mark.usefixtures("storage_roots")
 ROWS = 30
-
-
-@pytest.fixture(scope="module")
-def quick_sandbox():
-    with SandboxServer(time_scale=0.01, rate_limit=0) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def lead_dag(shipped_dags):
-    from airflow.models import Pool
-
-    Pool.create_or_update_pool("lemlist_api", 8, "lemlist API key budget (tests)", include_deferred=False)
-    return shipped_dags["lemlist_lead_import"]
 
 
 @pytest.fixture

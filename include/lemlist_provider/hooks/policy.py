@@ -131,6 +131,8 @@ class Call:
         self.gate.observe(
             status, limit, _header(headers, "X-RateLimit-Remaining", int), retry_after, self.sent_at
         )
+        if self.with_key:
+            self.owner.note_pacing(self.gate)
         content_type = headers.get("Content-Type") or ""
         if status < 400 and "text/html" not in content_type:
             return None

@@ -141,6 +141,7 @@ class LemlistTransport:
         self.retry_config = retry_config or RetryConfig()
         self.counters: dict[str, float] = dict.fromkeys(("waited_seconds", *METRIC_NAMES), 0)
         self.wait_intervals = WaitIntervals()
+        self._pacing_others: int | None = None  # sharers of the key last logged (``note_pacing``)
 
     def _apply_connection(self, conn: Any) -> None:
         """Read the connection once: base URL, key, budget. The key is masked in every Airflow log."""
@@ -199,6 +200,24 @@ class LemlistTransport:
 
     def _scrub(self, text: str | None) -> str:
         return scrub(text, self._secrets)
+
+    def note_pacing(self, gate: Any) -> None:
+        """Log the pacing when the number of processes sharing the key changes: that is when a task slows
+        down (or speeds up) for reasons outside it. Reads the gate's estimate (``sharers``, ``quota`` per
+        ``window``) where the gate has one; a gate without it (unpaced, another limiter) logs nothing."""
+        sharers, quota, window = (getattr(gate, name, None) for name in ("sharers", "quota", "window"))
+        if not isinstance(sharers, int | float) or not isinstance(quota, int) or not window:
+            return
+        others = max(0, round(sharers) - 1)
+        if others == self._pacing_others:
+            return
+        first, self._pacing_others = self._pacing_others is None, others
+        rate = quota / float(window)
+        if others:
+            self.log.info(f"lemlist pacing on connection '{self._conn_id}': sharing the key with ~{others} "
+                          f"other{'s' if others > 1 else ''}: {rate:.1f} req/s")  # fmt: skip
+        elif not first:
+            self.log.info(f"lemlist pacing on connection '{self._conn_id}': alone on the key again")
 
     def waited(self, seconds: float, *, ahead: bool) -> None:
         """Count a wait: the ``seconds`` just waited (the gate), or about to be slept (``ahead``: a 429 or a

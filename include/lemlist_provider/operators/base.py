@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -91,8 +91,16 @@ class LemlistBaseSensor(LemlistTaskMixin, BaseSensorOperator):
         """The trigger that waits in the triggerer until ``deadline`` (epoch seconds)."""
         raise NotImplementedError
 
+    def waits_for(self) -> str:
+        """What the sensor waits for, in words, for its first log line (``"lemlist export axp_1 ..."``)."""
+        return f"{type(self).__name__} to succeed"
+
     def execute(self, context: Any) -> Any:
         timeout = self.timeout.total_seconds() if isinstance(self.timeout, timedelta) else float(self.timeout)
+        until = datetime.fromtimestamp(time.time() + timeout, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        how = "in the triggerer" if self.deferrable else f"{self.mode} mode"
+        self.log.info("Waiting for %s until %s (%s, on connection '%s')", self.waits_for(), until, how,
+                      self.lemlist_conn_id)  # fmt: skip
         if self.deferrable:
             # Airflow's own deferral timeout only backs up the trigger's deadline, which ends with a clear event
             self.defer(trigger=self.trigger(time.time() + timeout), method_name="execute_complete",

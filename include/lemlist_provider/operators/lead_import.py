@@ -33,6 +33,7 @@ from lemlist_provider.lead_import import (
     stage_rows,
     write_report,
 )
+from lemlist_provider.notifiers import UpstreamIncident
 from lemlist_provider.operators.base import LemlistBaseOperator, as_bool, given
 
 STRATEGIES = ("per_lead", "csv_upload")
@@ -208,16 +209,25 @@ class LemlistLeadImportReportOperator(LemlistBaseOperator):
         self.work_dir = work_dir
         self.keep_work_dir = keep_work_dir
 
+    def _nothing_staged(self, why: str) -> None:
+        """``validate`` failed before staging the rows: no report to write. This task (``all_done``, the DAG's
+        last) still fails so that the run fails, but as ``UpstreamIncident``: the run's one incident line is
+        the validate task's."""
+        raise UpstreamIncident(
+            f"Nothing to report: the {self.validate_task_id} task did not stage the rows ({why}); its own failure "
+            "says why"
+        )
+
     def execute(self, context: Any) -> dict:
         work_dir = self.work_dir or context["ti"].xcom_pull(task_ids=self.validate_task_id, key="work_dir")
         if not work_dir:
-            raise AirflowFailException(
-                "No import work folder: the validate task did not run for this DAG run."
-            )
+            self._nothing_staged("it published no work folder")
         workspace = Workspace(paths.output_location("work_dir", work_dir))
         try:
             manifest = workspace.read_manifest()
         except FileNotFoundError as exc:
+            if not self.work_dir:
+                self._nothing_staged("its work folder has no manifest")
             raise AirflowFailException(str(exc)) from None
         summary = write_report(workspace, manifest, paths.output_location("output_uri", manifest["report"]))
         self.log.info("%s", run_summary_line(summary))
