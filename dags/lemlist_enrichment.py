@@ -19,7 +19,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, Param
 
-from lemlist_provider.dag_args import choice, count, flag, lemlist_dag, seconds, text
+from lemlist_provider.dag_args import campaign, choice, count, flag, lemlist_dag, seconds, text
 from lemlist_provider.enrichment.items import ENRICHMENTS
 from lemlist_provider.operators.enrichment import (
     LemlistCreditsOperator,
@@ -47,7 +47,7 @@ COMMON_PARAMS = {
 }  # fmt: skip
 
 MANUAL_PARAMS = {
-    "campaign_id": text("Campaign", "Enrich this campaign's leads (cam_...). Leave empty to use a file."),
+    "campaign_id": campaign("Campaign", "Enrich this campaign's leads (cam_...). Leave empty to use a file."),
     "source": text("Source file", "CSV or JSON Lines of people (email, linkedinUrl, firstName/lastName/companyName, "
                    "or leadId), inside the input roots: relative to the project or absolute."),
     **COMMON_PARAMS,
