@@ -103,7 +103,8 @@ class LemlistValidateLeadsOperator(LemlistBaseOperator):
         location = paths.input_location("source", source) if source else None
         folder = paths.output_location("output_uri", given(self.output_uri) or paths.default_output(dag_id))
         stem = Path(str(location)).stem if location else f"inline_leads_{run_key(dag_id, run_id)}"
-        report = folder / f"{stem}.results.csv"
+        # the campaign is in the name: the same file imported into two campaigns gives two reports
+        report = folder / f"{stem}.{paths.safe_name(campaign_id)}.results.csv"
         paths.check_replaceable("output_uri", report)
         try:
             output_folder(folder)
