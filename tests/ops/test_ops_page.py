@@ -45,7 +45,7 @@ def imported(lead_dag, quick_sandbox, form_defaults, monkeypatch, tmp_path):
     )  # fmt: skip
     assert run.state == "success"
     sent = quick_sandbox.stats()["requests_by_team"][team.id]
-    return run, campaign_id, sent, tmp_path / "out" / "ops-leads.results.csv"
+    return run, campaign_id, sent, tmp_path / "out" / f"ops-leads.{campaign_id}.results.csv"
 
 
 def _store() -> OpsStore:
