@@ -68,6 +68,12 @@ def test_each_task_try_is_recorded_and_the_run_matches_the_sandbox(imported):
     assert summary["outcomes"] == {"imported": ROWS}
     assert (summary["campaign_id"], summary["rows"], summary["report"]) == (campaign_id, ROWS, str(report))
     assert summary["conn_ids"] == ["lemlist_default"]
+    # the two 429s hit the validate task (its first requests): they are in its summary and the run's, not in the
+    # import report's figures, which count the batches only
+    by_task = {(r["task_id"], r["map_index"]): r for r in records}
+    assert by_task[("validate", -1)]["rate_limited"] == 2
+    report_ti = next(ti for ti in run.get_task_instances() if ti.task_id == "write_report")
+    assert report_ti.xcom_pull(task_ids="write_report", key="summary")["rate_limited"] == 0
 
 
 def test_the_page_needs_a_login_and_shows_the_run(imported, ops_client, airflow_token):
