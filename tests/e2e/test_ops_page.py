@@ -43,6 +43,7 @@ def test_ops_page_shows_the_runs_figures_as_the_sandbox_counted_them(
     )
     assert local.wait_for_run("lemlist_lead_import", run_id, timeout=240)["state"] == "success"
     sent = sandbox.stats()["requests_by_team"][team.id] - before
+    assert local.client.get_run("lemlist_lead_import", run_id)["note"] == f"campaign {campaign_id}"
     assert sandbox.stats()["forced_429"] >= 3
 
     user, password = local.login
