@@ -112,11 +112,15 @@ class OpsStore:
         self.retention = timedelta(days=retention_days)
         self._tables = Tables(metadata)
 
+    def ensure_table(self) -> None:
+        """Create the table once per process (another process may race: both end well)."""
+        self._tables.ensure(self.engine)
+
     def ingest(self) -> int:
         """Copy the ``lemlist_ops`` XComs not copied yet; returns how many rows were added."""
         from airflow.models.xcom import XComModel
 
-        self._tables.ensure(self.engine)
+        self.ensure_table()
         added = 0
         with self.session_factory() as session:
             newest = session.scalar(select(func.max(calls_table.c.recorded_at)))
@@ -150,13 +154,13 @@ class OpsStore:
 
     def prune(self, now: datetime | None = None) -> int:
         """Delete rows of task tries that ended before the retention; returns how many."""
-        self._tables.ensure(self.engine)
+        self.ensure_table()
         cutoff = (now or datetime.now(UTC)) - self.retention
         return prune_before(self.session_factory, calls_table, calls_table.c.ended_at, cutoff)
 
     def records(self, since: datetime) -> list[dict[str, Any]]:
         """Every task try that ended after ``since``, oldest first."""
-        self._tables.ensure(self.engine)
+        self.ensure_table()
         with self.session_factory() as session:
             rows = session.execute(
                 select(calls_table).where(calls_table.c.ended_at >= since).order_by(calls_table.c.ended_at)
@@ -165,7 +169,7 @@ class OpsStore:
 
     def report_of(self, dag_id: str, run_id: str) -> str | None:
         """The report file a run's tasks named last (``None`` when none did)."""
-        self._tables.ensure(self.engine)
+        self.ensure_table()
         with self.session_factory() as session:
             return session.scalar(
                 select(calls_table.c.report)
