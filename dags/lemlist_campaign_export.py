@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from airflow.sdk import dag, task
 
-from lemlist_provider.dag_args import choice, lemlist_dag, seconds, text
+from lemlist_provider.dag_args import campaign, choice, lemlist_dag, seconds, text
 from lemlist_provider.exports import summarise
 from lemlist_provider.operators.exports import (
     DEFAULT_OUTPUT,
@@ -28,7 +28,9 @@ from lemlist_provider.operators.exports import (
     max_active_runs=1,
     **lemlist_dag(__doc__, "exports", retries=2, retry_delay=timedelta(minutes=1)),
     params={
-        "campaign_id": text("One campaign", "Export only this campaign (cam_...). Empty: every campaign."),
+        "campaign_id": campaign(
+            "One campaign", "Export only this campaign (cam_...). Empty: every campaign."
+        ),
         "status": text(
             "Campaign status",
             "Only campaigns in this status. Empty: all.",

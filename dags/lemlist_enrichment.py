@@ -9,6 +9,10 @@ Every task runs in the ``lemlist_api`` pool. Starting enrichments spends credits
 at most once: every start is recorded in a ledger beside the results before it is sent, a retried request
 task (on any worker) only starts what its earlier tries did not, and a start whose answer was lost is
 reported ``outcome_unknown`` rather than resent, unless ``resend_unknown`` is set on purpose.
+
+``lemlist_enrichment_new_leads`` spends credits on a schedule, so it needs the admin's explicit setting
+``[lemlist] scheduled_enrichment_spends = True``: unpausing it, or the UI's "Unpause on trigger" box, is not
+enough. Without it every run skips at ``check_credits``, before any request.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, Param
 
-from lemlist_provider.dag_args import choice, count, flag, lemlist_dag, seconds, text
+from lemlist_provider.dag_args import campaign, choice, count, flag, lemlist_dag, seconds, text
 from lemlist_provider.enrichment.items import ENRICHMENTS
 from lemlist_provider.operators.enrichment import (
     LemlistCreditsOperator,
@@ -47,7 +51,7 @@ COMMON_PARAMS = {
 }  # fmt: skip
 
 MANUAL_PARAMS = {
-    "campaign_id": text("Campaign", "Enrich this campaign's leads (cam_...). Leave empty to use a file."),
+    "campaign_id": campaign("Campaign", "Enrich this campaign's leads (cam_...). Leave empty to use a file."),
     "source": text("Source file", "CSV or JSON Lines of people (email, linkedinUrl, firstName/lastName/companyName, "
                    "or leadId), inside the input roots: relative to the project or absolute."),
     **COMMON_PARAMS,
@@ -82,7 +86,10 @@ def enrichment_dag(
         ),  # fmt: skip
         params=params,
     ) as dag:
-        credits = LemlistCreditsOperator(task_id="check_credits", min_credits=1)
+        # a scheduled run spends only with [lemlist] scheduled_enrichment_spends: unpausing is not consent
+        credits = LemlistCreditsOperator(
+            task_id="check_credits", min_credits=1, scheduled_spending=bool(schedule)
+        )
         started = LemlistEnrichOperator(
             task_id="request_enrichments",
             **inputs,

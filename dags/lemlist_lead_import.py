@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from airflow.sdk import Param, dag
 
-from lemlist_provider.dag_args import choice, count, flag, lemlist_dag, text
+from lemlist_provider.dag_args import campaign, choice, count, flag, lemlist_dag, text
 from lemlist_provider.operators.lead_import import (
     LemlistImportLeadBatchOperator,
     LemlistLeadImportReportOperator,
@@ -25,11 +25,8 @@ from lemlist_provider.operators.lead_import import (
     max_active_runs=4,
     **lemlist_dag(__doc__, "leads", retry_delay=timedelta(seconds=10), max_retry_delay=timedelta(minutes=5)),
     params={
-        "campaign_id": Param(
-            type="string",
-            pattern="^cam_",
-            title="Campaign",
-            description="lemlist campaign id to add the leads to (starts with cam_).",
+        "campaign_id": campaign(
+            "Campaign", "lemlist campaign id to add the leads to (cam_...).", required=True
         ),
         "source": text(
             "Source",
@@ -96,7 +93,11 @@ def lemlist_lead_import():
         dry_run="{{ params.dry_run }}",
         strategy="{{ params.strategy }}",
     )
-    batches = LemlistImportLeadBatchOperator.partial(task_id="import_batch").expand(batch=validate.output)
+    batches = LemlistImportLeadBatchOperator.partial(
+        task_id="import_batch",
+        # the runs list and the grid name each batch by the rows of the file it holds: "rows 1-150"
+        map_index_template="rows {{ task.batch['first_row'] }}-{{ task.batch['last_row'] }}",
+    ).expand(batch=validate.output)
     report = LemlistLeadImportReportOperator(task_id="write_report", trigger_rule="all_done")
     validate >> batches >> report
 

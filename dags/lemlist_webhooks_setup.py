@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag
 
-from lemlist_provider.dag_args import flag, lemlist_dag, text
+from lemlist_provider.dag_args import campaign, flag, lemlist_dag
 from lemlist_provider.operators.events import LemlistWebhooksSetupOperator
 
 
@@ -34,7 +34,9 @@ from lemlist_provider.operators.events import LemlistWebhooksSetupOperator
             description='Empty: what the event DAGs use. Else a list of {"types": [...], "campaign_id": "cam_...", '
             '"is_first": false}; types are lemlist event types (empty list: every event).',
         ),
-        "campaign_id": text("Campaign", "Restrict the default hooks to one campaign (cam_...). Empty: all."),
+        "campaign_id": campaign(
+            "Campaign", "Restrict the default hooks to one campaign (cam_...). Empty: all."
+        ),
         "recreate": flag(
             "Recreate our hooks",
             "Delete and create every hook of ours, e.g. after the webhook secret changed.",

@@ -1,7 +1,9 @@
 """Airflow plugin of the lemlist project: the "lemlist campaign" button on every lemlist task, and the
 webhook receiver app (``lemlist_provider.events.receiver``) mounted by the API server at ``/lemlist``:
 ``POST /lemlist/webhooks`` (lemlist's hooks), ``POST /lemlist/webhooks/enrichment`` (enrichment callbacks),
-``GET /lemlist/events/summary`` (Airflow login). See docs/events.md.
+``GET /lemlist/events/summary`` (Airflow login). See docs/events.md. The same app serves the ops page,
+``GET /lemlist/ops`` (Airflow login, ``lemlist_provider.ops.page``), which ``external_views`` puts in the UI's
+navigation: Airflow shows it in its own frame at ``/plugin/lemlist-ops``. See docs/operating.md.
 
 Only the registration lives here (Airflow imports every ``.py`` under ``plugins/`` as a top-level module);
 the link itself is ``lemlist_provider.links.LemlistCampaignLink``. It is registered as an
@@ -23,3 +25,7 @@ class LemlistPlugin(AirflowPlugin):
     name = "lemlist"
     operator_extra_links = [LemlistCampaignLink()]
     fastapi_apps = [{"name": "lemlist-events", "app": events_app, "url_prefix": "/lemlist"}]
+    external_views = [
+        {"name": "lemlist ops", "href": "/lemlist/ops", "url_route": "lemlist-ops", "destination": "nav",
+         "nav_top_level": True},
+    ]  # fmt: skip

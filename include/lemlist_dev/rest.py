@@ -58,8 +58,11 @@ class AirflowClient:
         return self.call("PATCH", f"/pools/{name}", params={"update_mask": "slots"}, json=body)
 
     def trigger(self, dag_id: str, conf: dict | None = None) -> str:
-        """Exactly what the UI's trigger button sends; returns the new run's id."""
-        body = {"logical_date": None, "conf": conf or {}}
+        """What the UI's trigger button sends, with the campaign as the run's note (so the runs list says
+        what each run was for); returns the new run's id."""
+        body: dict = {"logical_date": None, "conf": conf or {}}
+        if (conf or {}).get("campaign_id"):
+            body["note"] = f"campaign {conf['campaign_id']}"
         return self.call("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"]
 
     def list_runs(self, dag_id: str) -> list[dict]:

@@ -11,6 +11,8 @@ from typing import Any
 
 from airflow.sdk import Param
 
+from lemlist_provider.account.campaigns import known_campaign_ids
+from lemlist_provider.hooks.transport import SLOT_SHAPES
 from lemlist_provider.notifiers import LemlistIncidentNotifier
 from lemlist_provider.operators.base import LEMLIST_POOL
 
@@ -54,6 +56,18 @@ def text(
     """A string field; ``null`` (left empty) is allowed when there is no default, or when ``nullable``."""
     kind = ["null", "string"] if (default is None if nullable is None else nullable) else "string"
     return Param(default, type=kind, title=title, description=description, **schema)
+
+
+def campaign(title: str, description: str, *, required: bool = False) -> Param:
+    """A campaign id: the form refuses anything but ``cam_...`` before submitting (the same shape the hook
+    checks before a request) and suggests the campaigns the last account overview saw."""
+    schema: dict[str, Any] = {"title": title, "description": description,
+                              "pattern": f"^{SLOT_SHAPES['campaign_id'][1]}$"}  # fmt: skip
+    if examples := known_campaign_ids():
+        schema["examples"] = examples
+    if required:  # no default: the form cannot be submitted empty
+        return Param(type="string", **schema)
+    return Param(None, type=["null", "string"], **schema)
 
 
 def choice(default: str, options: list[str], title: str, description: str) -> Param:

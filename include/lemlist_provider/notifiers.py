@@ -30,9 +30,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from airflow.sdk import BaseNotifier
+from airflow.sdk.exceptions import AirflowFailException
 
 from lemlist_provider.figures import FIGURES, http_figures
 from lemlist_provider.hooks.errors import secret_forms
+from lemlist_provider.ops import record as ops_record
 
 SUMMARY_XCOM_KEY = "summary"
 INCIDENT_CONTEXT_KEY = "lemlist_incident"
@@ -192,9 +194,20 @@ class LemlistIncidentNotifier(BaseNotifier):
 
     # -- sending ------------------------------------------------------------------------------------
     def notify(self, context: Any) -> None:
+        task = context.get("task")
+        if task is not None and context.get("ti") is not None:
+            ops_record.push(task, context, "failed")
+        if isinstance(context.get("exception"), UpstreamIncident):
+            self.log.info("lemlist: not a new incident: %s", context["exception"])
+            return
         line = self.incident_line(context)
         self.log.error("%s", line)
         forward(self.sink, context, INCIDENT_CONTEXT_KEY, line, self.log)
+
+
+class UpstreamIncident(AirflowFailException):
+    """A task fails only because an upstream task failed (the lead import's report after a failed validate):
+    the run fails, but the incident is the upstream task's, so no second incident line is written."""
 
 
 def forward(sink: str | Callable[..., Any] | None, context: Any, key: str, line: str, logger: Any) -> None:

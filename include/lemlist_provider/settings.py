@@ -139,6 +139,27 @@ OPTIONS: dict[str, Option] = {
         "Table lemlist_reply_handoff upserts leads into (created if missing; it must match sql_tables).",
         "lemlist_reply_handoff",
     ),
+    "scheduled_enrichment_spends": Option(
+        "False",
+        "boolean",
+        "lemlist_enrichment_new_leads (scheduled daily, spends credits) starts enrichments only when this is "
+        "True: unpausing the DAG, or the UI's 'Unpause on trigger' box, is not enough. Off, its runs skip "
+        "before any request.",
+        "True",
+    ),
+    "ops_retention_days": Option(
+        "30",
+        "integer",
+        "The ops page's task figures (requests, 429s, retries, seconds waited, credits per task try, table "
+        "lemlist_ops_call_stats in Airflow's metadata database) older than this many days are deleted.",
+        "90",
+    ),
+    "low_credits_threshold": Option(
+        "100",
+        "integer",
+        "The ops page marks a key's credits as low below this many (drawn as a line on its credits chart).",
+        "500",
+    ),
     "min_poll_seconds": Option(
         "5",
         "float",
@@ -228,6 +249,20 @@ def webhook_max_body_bytes() -> int:
 
 def webhook_retention_days() -> int:
     return _number("webhook_retention_days", int, 1)
+
+
+def scheduled_enrichment_spends() -> bool:
+    """Whether the scheduled enrichment may spend credits: on only for a clear yes (``true``, ``1``, ``yes``,
+    ``on``), so that a typo never starts spending."""
+    return _get("scheduled_enrichment_spends").strip().lower() in ("true", "1", "yes", "on")
+
+
+def ops_retention_days() -> int:
+    return _number("ops_retention_days", int, 1)
+
+
+def low_credits_threshold() -> int:
+    return _number("low_credits_threshold", int, 0)
 
 
 def _flag(key: str) -> bool:

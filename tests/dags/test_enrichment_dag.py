@@ -109,6 +109,13 @@ def test_scheduled_dag_enriches_only_new_leads_of_running_campaigns(monkeypatch,
         monkeypatch.setenv("AIRFLOW_CONN_LEMLIST_DEFAULT", connection_json(sb.base_url, key, rate_limit=0))
         reset_limiters()
         conf = {"enrichments": ["verify_email"], "first_poll_seconds": 0.3, "max_poll_interval": 1.0}
+        # unpaused (or "Unpause on trigger") but no explicit setting: the run spends nothing, sends nothing
+        monkeypatch.delenv("AIRFLOW__LEMLIST__SCHEDULED_ENRICHMENT_SPENDS", raising=False)
+        refused = dag.test(run_conf={**conf, "output": str(tmp_path / "refused.csv")})
+        states = {ti.task_id: ti.state for ti in refused.get_task_instances()}
+        assert states["check_credits"] == states["request_enrichments"] == "skipped"
+        assert team.credits == 100 and sb.stats()["requests_by_team"].get(team.id, 0) == 0
+        monkeypatch.setenv("AIRFLOW__LEMLIST__SCHEDULED_ENRICHMENT_SPENDS", "True")
         first = dag.test(run_conf={**conf, "output": str(tmp_path / "first.csv")})
         credits_after_first = team.credits
         bulk_after_first = sb.stats()["by_route"].get("POST /api/v2/enrichments/bulk", 0)

@@ -79,7 +79,7 @@ def test_sample_import_then_rerun_then_faults_give_the_same_report(
     out = tmp_path / "first"
     run = _run(lead_dag, campaign_id=campaign_id, source="include/data/sample_leads.csv", output_uri=str(out))
     assert run.state == "success"
-    rows = _report(out / "sample_leads.results.csv")
+    rows = _report(out / f"sample_leads.{campaign_id}.results.csv")
     assert len(rows) == SAMPLE_ROWS
     assert [int(r["row_number"]) for r in rows] == list(range(1, SAMPLE_ROWS + 1))
     counts = {s: sum(1 for r in rows if r["status"] == s) for s in SAMPLE_EXPECTED}
@@ -104,14 +104,16 @@ def test_sample_import_then_rerun_then_faults_give_the_same_report(
 
     summary = _summary(run)
     assert summary["counts"]["imported"] == 470 and summary["total_rows"] == SAMPLE_ROWS
-    assert summary["requests"] >= 470 + 2  # campaign check + unsubscribes + one per lead
+    # the import's own requests, one per lead; the validate task's (campaign check, unsubscribes) are in its
+    # own ops summary, not added here (issue 18: the import's 429s once counted the validation's)
+    assert summary["requests"] >= 470
     assert not (out / ".lemlist_import").exists() or not any((out / ".lemlist_import").iterdir())
 
     # A second run creates nothing and says so.
     out2 = tmp_path / "second"
     run2 = _run(lead_dag, campaign_id=campaign_id, source=str(SAMPLE), output_uri=str(out2))
     assert run2.state == "success"
-    rows2 = _report(out2 / "sample_leads.results.csv")
+    rows2 = _report(out2 / f"sample_leads.{campaign_id}.results.csv")
     assert sum(1 for r in rows2 if r["status"] == "already_in_campaign") == 470
     assert sum(1 for r in rows2 if r["status"] == "imported") == 0
     assert len(team.leads_in_campaign(campaign_id)) == 470
@@ -127,7 +129,7 @@ def test_sample_import_then_rerun_then_faults_give_the_same_report(
     assert run3.state == "success"
     stats = nolimit_sandbox.stats()
     assert stats["faults_5xx"] > 10 and stats["connection_resets"] > 0  # the faults really happened
-    rows3 = _report(out3 / "sample_leads.results.csv")
+    rows3 = _report(out3 / f"sample_leads.{campaign3}.results.csv")
     assert [(r["row_number"], r["email"], r["status"]) for r in rows3] == [
         (r["row_number"], r["email"], r["status"]) for r in rows
     ]
@@ -143,7 +145,9 @@ def test_dry_run_sends_no_lead(lead_dag, nolimit_sandbox, monkeypatch, tmp_path)
     src.write_text("email,firstName\na@ok.example,A\nb@ok.example,B\nbroken,C\n")
     run = _run(lead_dag, campaign_id=campaign_id, source=str(src), dry_run=True)
     assert run.state == "success"
-    rows = _report(tmp_path / "lemlist_lead_import" / "few.results.csv")  # the first output root by default
+    rows = _report(
+        tmp_path / "lemlist_lead_import" / f"few.{campaign_id}.results.csv"
+    )  # the first output root by default
     assert [r["status"] for r in rows] == ["would_import", "would_import", "invalid"]
     assert nolimit_sandbox.team(key).leads_in_campaign(campaign_id) == []
 
@@ -165,7 +169,7 @@ def test_inline_leads_and_all_rows_rejected(lead_dag, nolimit_sandbox, monkeypat
     run = _run(lead_dag, campaign_id=campaign_id, source=str(src))
     assert run.state == "success"
     default_folder = tmp_path / "lemlist_lead_import"
-    assert [r["status"] for r in _report(default_folder / "none_valid.results.csv")] == [
+    assert [r["status"] for r in _report(default_folder / f"none_valid.{campaign_id}.results.csv")] == [
         "invalid",
         "unsubscribed",
     ]
@@ -212,7 +216,7 @@ def test_unsubscribed_people_are_matched_in_every_spelling(lead_dag, nolimit_san
     )
     run = _run(lead_dag, campaign_id=campaign_id, source=str(src), output_uri=str(tmp_path / "out"))
     assert run.state == "success"
-    rows = _report(tmp_path / "out" / "spellings.results.csv")
+    rows = _report(tmp_path / "out" / f"spellings.{campaign_id}.results.csv")
     assert [r["status"] for r in rows] == [
         "unsubscribed", "unsubscribed", "unsubscribed", "unsubscribed", "imported", "duplicate_in_file",
     ]  # fmt: skip
@@ -233,7 +237,7 @@ def test_hostile_rows_are_reported_invalid_and_the_report_counts_every_row(
         handle.write(b"five@x.example,Five,ok\n")
     run = _run(lead_dag, campaign_id=campaign_id, source=str(src), output_uri=str(tmp_path / "out"))
     assert run.state == "success"
-    rows = _report(tmp_path / "out" / "hostile.results.csv")
+    rows = _report(tmp_path / "out" / f"hostile.{campaign_id}.results.csv")
     assert [(r["row_number"], r["status"]) for r in rows] == [
         ("1", "imported"), ("2", "invalid"), ("3", "invalid"), ("4", "invalid"), ("5", "imported"),
     ]  # fmt: skip

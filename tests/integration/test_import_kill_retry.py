@@ -54,7 +54,7 @@ def test_batch_killed_mid_way_is_retried_by_airflow_without_duplicate_or_loss(
     assert tries == [(2, "success")], f"Airflow should have retried the killed batch once: {tries}"
     assert sorted(in_campaign) == sorted(emails), "a lead is missing or duplicated"
     assert len(in_campaign) == len(set(in_campaign)) == LEADS
-    with (tmp_path / "out" / "leads.results.csv").open(newline="", encoding="utf-8") as fh:
+    with (tmp_path / "out" / f"leads.{campaign['_id']}.results.csv").open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == LEADS
     assert {r["status"] for r in rows} == {"imported"}, sorted({r["status"] for r in rows})

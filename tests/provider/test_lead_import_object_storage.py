@@ -119,7 +119,7 @@ def test_batches_on_other_hosts_find_the_work_folder_in_object_storage_and_resum
     summary = run("host-d", "report", {"work_dir": batch["work_dir"]})["result"]
 
     assert arrived() == emails  # each lead once, none missing
-    with (bucket / "out" / "leads.results.csv").open(newline="", encoding="utf-8") as handle:
+    with (bucket / "out" / f"leads.{campaign}.results.csv").open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == LEADS and {r["status"] for r in rows} == {"imported"}
     assert summary["counts"]["imported"] == LEADS

@@ -29,6 +29,15 @@ async def airflow_user(
     return await get_user(request, None, credentials)
 
 
+def requires_dag_read(user: Any = Depends(airflow_user)) -> Any:
+    """403 unless the auth manager lets ``user`` read DAGs (the ops page shows runs of every lemlist DAG)."""
+    from airflow.api_fastapi.app import get_auth_manager
+
+    if not get_auth_manager().is_authorized_dag(method="GET", user=user):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Forbidden")
+    return user
+
+
 def requires_asset_read(user: Any = Depends(airflow_user)) -> Any:
     """403 unless the auth manager lets ``user`` read assets (lemlist events are asset events)."""
     from airflow.api_fastapi.app import get_auth_manager

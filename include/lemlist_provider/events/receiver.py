@@ -33,17 +33,18 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
+
+from lemlist_provider.metadb import airflow_engine
+from lemlist_provider.ops import page as ops_page
 
 from .airflow_auth import requires_asset_read
 from .callbacks import callback_type, enrichment_id_of, token_valid
 from .config import ReceiverSettings
 from .credentials import SecretCache, SecretUnavailable
-from .families import FAMILIES
 from .payload import BodyError, BodyTooLarge, WebhookEvent, parse_body, read_capped, secret_matches, to_event
-from .store import WAIT_SECONDS, EventStore, StoreError, events_table
+from .store import WAIT_SECONDS, EventStore, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +72,8 @@ async def get_store(request: Request) -> EventStore:
     as usual."""
     store = getattr(request.app.state, "store", None)
     if store is None:
-        from airflow import settings as airflow_settings
-
         settings = ReceiverSettings.load()
-        store = EventStore(
-            airflow_settings.engine, airflow_settings.NonScopedSession, retention_days=settings.retention_days
-        )
+        store = EventStore(*airflow_engine(), retention_days=settings.retention_days)
         request.app.state.store = store
         if settings.gc_freeze:
             gc.freeze()
@@ -229,29 +226,7 @@ def events_summary(
     store: EventStore = Depends(get_store),
 ) -> dict[str, Any]:
     """Counts per family over the last ``hours`` and the last arrival: no payload, no lead data."""
-    since = datetime.now(UTC) - timedelta(hours=hours)
-    store.ensure_table()
-    with store.session_factory() as session:
-        rows = session.execute(
-            select(events_table.c.family, func.count(), func.max(events_table.c.received_at))
-            .where(events_table.c.received_at >= since)
-            .group_by(events_table.c.family)
-        ).all()
-    found = {family: (count, last) for family, count, last in rows}
-    return {
-        "hours": hours,
-        "families": [
-            {
-                "family": family.name,
-                "uri": family.uri,
-                "events": found.get(family.name, (0, None))[0],
-                "last_received_at": (
-                    last.isoformat() if (last := found.get(family.name, (0, None))[1]) else None
-                ),
-            }
-            for family in FAMILIES
-        ],
-    }
+    return {"hours": hours, "families": store.family_counts(datetime.now(UTC) - timedelta(hours=hours))}
 
 
 def create_app() -> FastAPI:
@@ -266,6 +241,7 @@ def create_app() -> FastAPI:
     app.state.secrets = SecretCache()
     app.include_router(webhook_router)
     app.include_router(ops_router)
+    app.include_router(ops_page.router)  # GET /ops, /ops/report: lemlist_provider.ops.page
     return app
 
 

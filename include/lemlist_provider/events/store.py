@@ -33,8 +33,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, Index, Integer, MetaData, String, Table, delete, insert, select, update
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from lemlist_provider.metadb import Tables, prune_before, utc_datetime
 
 from .asset_events import PlainEvents, batching_allowed, register
 from .callbacks import ENRICHMENT_URI, KEY_PREFIX, TTL_SECONDS, enrichment_id_of, merge_notes, note_key
@@ -48,18 +50,11 @@ log = logging.getLogger(__name__)
 
 TABLE_NAME = "lemlist_webhook_event"
 PRUNE_EVERY_SECONDS = 600.0
-PRUNE_BATCH = 5000
 MAX_BATCH = 64
 #: how long the writer waits for more events before a commit: a few ms of latency for batches several times
 #: larger under load, where each event's share of the commit and of Airflow's Asset lookup shrinks
 GATHER_SECONDS = 0.005
 WAIT_SECONDS = 60.0
-
-
-def _utc_datetime():
-    from airflow.utils.sqlalchemy import UtcDateTime
-
-    return UtcDateTime()
 
 
 metadata = MetaData()
@@ -71,7 +66,7 @@ events_table = Table(
     Column("event_type", String(100), nullable=False),
     Column("family", String(50), nullable=False),
     Column("conn_id", String(250), nullable=False),
-    Column("received_at", _utc_datetime(), nullable=False),
+    Column("received_at", utc_datetime(), nullable=False),
     Column("asset_event_id", Integer, nullable=True),
     Index(f"idx_{TABLE_NAME}_dedupe_key", "dedupe_key", unique=True),
     Index(f"idx_{TABLE_NAME}_received_at", "received_at"),
@@ -106,7 +101,7 @@ class EventStore:
         self.engine = engine
         self.session_factory = session_factory
         self.retention = timedelta(days=retention_days)
-        self._ready = False
+        self._tables = Tables(metadata)
         self._asset_ids: dict[str, int] = {}
         self._lock = threading.Lock()
         self._last_prune = 0.0
@@ -116,20 +111,7 @@ class EventStore:
     # -- schema and assets ---------------------------------------------------------------------------
     def ensure_table(self) -> None:
         """Create the table and its indexes once per process (another process may race: both end well)."""
-        if self._ready:
-            return
-        with self._lock:
-            if self._ready:
-                return
-            try:
-                metadata.create_all(self.engine, checkfirst=True)
-            except SQLAlchemyError:
-                # another process created it between the check and the CREATE: fine if it is there now
-                from sqlalchemy import inspect
-
-                if not inspect(self.engine).has_table(TABLE_NAME):
-                    raise
-            self._ready = True
+        self._tables.ensure(self.engine)
 
     def ensure_asset(self, uri: str) -> int:
         """The family's Asset id; the Asset row is created when no DAG declared it yet: an event must be
@@ -161,7 +143,7 @@ class EventStore:
     # -- events --------------------------------------------------------------------------------------
     def prepared(self, uri: str) -> bool:
         """True once the table and this family's Asset are known (no I/O: safe on the event loop)."""
-        return self._ready and uri in self._asset_ids
+        return self._tables.ready and uri in self._asset_ids
 
     def prepare(self, uri: str) -> None:
         """The table and this family's Asset, created when missing; ``StoreError`` if the database fails."""
@@ -337,6 +319,31 @@ class EventStore:
             notes = merge_notes(json.loads(current) if current else None, ids)
             backend.set(scope, note_key(run_scope), json.dumps(notes), session=session)
 
+    # -- reading ------------------------------------------------------------------------------------
+    def family_counts(self, since: datetime) -> list[dict[str, Any]]:
+        """Events stored per family since ``since`` and the last arrival: no payload, no lead data."""
+        from .families import FAMILIES
+
+        self.ensure_table()
+        with self.session_factory() as session:
+            rows = session.execute(
+                select(events_table.c.family, func.count(), func.max(events_table.c.received_at))
+                .where(events_table.c.received_at >= since)
+                .group_by(events_table.c.family)
+            ).all()
+        found = {family: (count, last) for family, count, last in rows}
+        return [
+            {
+                "family": family.name,
+                "uri": family.uri,
+                "events": found.get(family.name, (0, None))[0],
+                "last_received_at": (
+                    last.isoformat() if (last := found.get(family.name, (0, None))[1]) else None
+                ),
+            }
+            for family in FAMILIES
+        ]
+
     # -- retention -----------------------------------------------------------------------------------
     def _maybe_prune(self) -> None:
         """Delete ledger rows past retention, at most every ten minutes per process, never failing a request."""
@@ -357,17 +364,7 @@ class EventStore:
     def prune(self, cutoff: datetime) -> int:
         """Delete rows received before ``cutoff`` in batches; returns how many were deleted."""
         self.ensure_table()
-        total = 0
-        while True:
-            with self.session_factory() as session:
-                ids = select(events_table.c.id).where(events_table.c.received_at < cutoff).limit(PRUNE_BATCH)
-                result = session.execute(
-                    delete(events_table).where(events_table.c.id.in_(ids.scalar_subquery()))
-                )
-                session.commit()
-            total += result.rowcount or 0
-            if (result.rowcount or 0) < PRUNE_BATCH:
-                return total
+        return prune_before(self.session_factory, events_table, events_table.c.received_at, cutoff)
 
     def prune_notes(self, cutoff: datetime) -> int:
         """Delete enrichment-callback notes last written before ``cutoff`` (their URLs have expired).

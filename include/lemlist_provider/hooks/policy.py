@@ -110,7 +110,7 @@ class Call:
 
     def sending(self, waited: float) -> None:
         """The gate gave a slot after ``waited`` seconds; the request goes out now."""
-        self.owner.counters["waited_seconds"] += waited
+        self.owner.waited(waited, ahead=False)
         self.owner._count("requests")
         self.sent_at = time.monotonic()
 
@@ -131,6 +131,8 @@ class Call:
         self.gate.observe(
             status, limit, _header(headers, "X-RateLimit-Remaining", int), retry_after, self.sent_at
         )
+        if self.with_key:
+            self.owner.note_pacing(self.gate)
         content_type = headers.get("Content-Type") or ""
         if status < 400 and "text/html" not in content_type:
             return None
@@ -198,7 +200,7 @@ class Call:
         return self._waiting(delay)
 
     def _waiting(self, delay: float) -> float:
-        self.owner.counters["waited_seconds"] += delay
+        self.owner.waited(delay, ahead=True)
         return delay
 
     def _error(self, cls: type[LemlistError], msg: str, status: int | None, reason: str) -> LemlistError:

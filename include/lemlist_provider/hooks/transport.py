@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from collections.abc import Mapping
 from functools import lru_cache
 from string import Formatter
@@ -23,6 +24,7 @@ from urllib.parse import quote, urlsplit
 from airflow.sdk.log import mask_secret
 from airflow.sdk.observability.stats import Stats
 
+from ..figures import WaitIntervals
 from .errors import LemlistInvalidIdError, scrub, secret_forms
 from .policy import Call, RetryConfig
 from .ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW, UNPACED, limiter_for
@@ -56,6 +58,16 @@ SLOT_SHAPES = {
     "label_id": ("a label id (lbl_...)", f"lbl{_ID}"),
 }
 _SLOT_PATTERNS = {slot: re.compile(pattern) for slot, (_, pattern) in SLOT_SHAPES.items()}
+
+
+def emit(name: str, conn_id: str, count: int = 1) -> None:
+    """Add ``count`` to the Airflow metric ``name`` and to its per-connection twin ``lemlist.conn.<conn_id>.*``
+    (plain StatsD has no tags); names are listed in docs/operating.md. Metrics never break a call."""
+    try:
+        Stats.incr(name, count, tags={"conn_id": conn_id})
+        Stats.incr(f"lemlist.conn.{conn_id}.{name.removeprefix('lemlist.')}", count)
+    except Exception:  # noqa: BLE001, S110 - a metrics backend that fails must not fail the request
+        pass
 
 
 def slot_problem(slot: str, value: Any) -> str | None:
@@ -128,6 +140,8 @@ class LemlistTransport:
         self._conn_id = conn_id
         self.retry_config = retry_config or RetryConfig()
         self.counters: dict[str, float] = dict.fromkeys(("waited_seconds", *METRIC_NAMES), 0)
+        self.wait_intervals = WaitIntervals()
+        self._pacing_others: int | None = None  # sharers of the key last logged (``note_pacing``)
 
     def _apply_connection(self, conn: Any) -> None:
         """Read the connection once: base URL, key, budget. The key is masked in every Airflow log."""
@@ -182,16 +196,41 @@ class LemlistTransport:
 
     def _count(self, name: str) -> None:
         self.counters[name] += 1
-        try:
-            Stats.incr(f"lemlist.{name}")
-        except Exception:  # metrics must never break a call
-            pass
+        emit(f"lemlist.{name}", self._conn_id)
 
     def _scrub(self, text: str | None) -> str:
         return scrub(text, self._secrets)
 
+    def note_pacing(self, gate: Any) -> None:
+        """Log the pacing when the number of processes sharing the key changes: that is when a task slows
+        down (or speeds up) for reasons outside it. Reads the gate's estimate (``sharers``, ``quota`` per
+        ``window``) where the gate has one; a gate without it (unpaced, another limiter) logs nothing."""
+        sharers, quota, window = (getattr(gate, name, None) for name in ("sharers", "quota", "window"))
+        if not isinstance(sharers, int | float) or not isinstance(quota, int) or not window:
+            return
+        others = max(0, round(sharers) - 1)
+        if others == self._pacing_others:
+            return
+        first, self._pacing_others = self._pacing_others is None, others
+        rate = quota / float(window)
+        if others:
+            self.log.info(f"lemlist pacing on connection '{self._conn_id}': sharing the key with ~{others} "
+                          f"other{'s' if others > 1 else ''}: {rate:.1f} req/s")  # fmt: skip
+        elif not first:
+            self.log.info(f"lemlist pacing on connection '{self._conn_id}': alone on the key again")
+
+    def waited(self, seconds: float, *, ahead: bool) -> None:
+        """Count a wait: the ``seconds`` just waited (the gate), or about to be slept (``ahead``: a 429 or a
+        backoff). Kept as a wall-clock interval so that waits overlapping in threads count once."""
+        start = time.time() if ahead else time.time() - seconds
+        self.counters["waited_seconds"] += seconds
+        self.wait_intervals.add(start, start + seconds)
+        if seconds > 0:
+            emit("lemlist.waited_ms", self._conn_id, round(seconds * 1000))
+
     def metrics(self) -> dict[str, float]:
-        """Counters of this hook: requests sent, 429s seen, retries, failed calls, seconds spent waiting."""
+        """Counters of this hook: requests sent, 429s seen, retries, failed calls, and the wall-clock seconds
+        spent waiting (the union of its wait intervals, not their sum)."""
         out = dict(self.counters)
-        out["waited_seconds"] = round(out["waited_seconds"], 3)
+        out["waited_seconds"] = self.wait_intervals.seconds()
         return out

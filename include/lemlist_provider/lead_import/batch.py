@@ -304,6 +304,7 @@ def _write_metrics(workspace: Workspace, index: int, hook: Any, before: dict, st
     after = hook.metrics()
     delta = {k: round(float(after.get(k, 0)) - float(before.get(k, 0)), 3) for k in after}
     delta.update(started=round(started, 3), ended=round(time.time(), 3))
+    delta["intervals"] = hook.wait_intervals.since(started)  # the report's seconds waited are their union
     metrics = journal_at(workspace.metrics_path(index))
     metrics.append([delta])
     metrics.close()

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from lemlist_provider import safe_csv
+from lemlist_provider.figures import union_seconds
 from lemlist_provider.journal import journal_at
 from lemlist_provider.paths import writing
 
@@ -66,13 +67,11 @@ def iter_outcomes(workspace: Workspace, manifest: dict) -> Iterator[dict]:
 
 
 def _batch_metrics(workspace: Workspace, manifest: dict) -> dict[str, float]:
-    totals: dict[str, float] = {
-        "requests": 0,
-        "rate_limited": 0,
-        "retries": 0,
-        "failures": 0,
-        "waited_seconds": 0.0,
-    }
+    """The import's own figures: every try of every batch, added up, not the validate task's (its requests and
+    429s are in its own ops summary). Seconds waited are the union of the batches' wait intervals: batches
+    running side by side wait once on the clock."""
+    totals: dict[str, float] = dict.fromkeys(("requests", "rate_limited", "retries", "failures"), 0)
+    intervals: list = []
     first_start: float | None = None
     last_end: float | None = None
     for descriptor in manifest.get("batches", []):
@@ -81,11 +80,10 @@ def _batch_metrics(workspace: Workspace, manifest: dict) -> dict[str, float]:
                 continue
             for key in totals:
                 totals[key] += float(entry.get(key, 0) or 0)
+            intervals.extend(entry.get("intervals") or [])
             first_start = min(first_start or entry["started"], entry["started"])
             last_end = max(last_end or entry["ended"], entry["ended"])
-    for key, value in (manifest.get("validate_metrics") or {}).items():
-        if key in totals:
-            totals[key] += float(value or 0)
+    totals["waited_seconds"] = union_seconds(intervals)
     totals["import_seconds"] = round((last_end - first_start), 3) if first_start and last_end else 0.0
     return totals
 

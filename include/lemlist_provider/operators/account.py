@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from lemlist_provider.account.campaigns import write_known
 from lemlist_provider.enrichment.credits import credits_of, require_credits
 from lemlist_provider.figures import http_figures
 from lemlist_provider.operators.base import LemlistBaseOperator
@@ -40,6 +41,8 @@ class LemlistAccountOverviewOperator(LemlistBaseOperator):
             "unsubscribes": len(self.hook.list_unsubscribes()),
             **http_figures(self.hook.metrics()),
         }
-        self.log.info("lemlist account: %s", overview)
+        known = write_known(campaigns)  # the trigger forms' campaign suggestions
+        self.log.info("lemlist account: %s (campaign suggestions in %s)", overview, known)
+        self.note_ops(credits=credits)
         require_credits(credits, self.min_credits or None)
         return overview

@@ -7,13 +7,14 @@ task fails). Every task runs in the ``lemlist_api`` pool unless told otherwise: 
 many processes share the key's 20 requests / 2 s. The rendered ``lemlist_conn_id`` must be on the admin's
 allow-list (``[lemlist] lemlist_conn_ids``): checked before ``execute`` (and before a deferred task
 resumes), and again whenever the hook is built, so no request, trigger or sensor poke uses another one.
+After ``execute`` every task pushes its ops summary, one shape for every DAG (``lemlist_provider.ops``).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -23,6 +24,7 @@ from airflow.triggers.base import BaseTrigger
 
 from lemlist_provider import allowlists, paths
 from lemlist_provider.hooks.lemlist import LemlistHook
+from lemlist_provider.ops import record as ops_record
 from lemlist_provider.settings import poll_floor
 
 LEMLIST_POOL = "lemlist_api"
@@ -39,6 +41,15 @@ class LemlistTaskMixin:
         """Refuse a connection outside the allow-list before ``execute`` (or the method a trigger resumes)
         starts: a deferring sensor hands ``lemlist_conn_id`` to its trigger without building a hook."""
         allowlists.lemlist_connection("lemlist_conn_id", self.lemlist_conn_id)
+
+    def note_ops(self, **facts: Any) -> None:
+        """Note what this try did for its ops summary: ``campaign_id``, ``rows``, ``outcomes`` (counts by
+        outcome), ``report`` (the file written), ``credits`` (left on the account). See ``ops.summary``."""
+        self.__dict__.setdefault("_ops_facts", {}).update(facts)
+
+    def post_execute(self, context: Any, result: Any = None) -> None:
+        """Push this try's ops summary (XCom ``lemlist_ops``); a failed try's goes from the notifier."""
+        ops_record.push(self, context, "success")
 
     @cached_property
     def hook(self) -> LemlistHook:
@@ -80,8 +91,16 @@ class LemlistBaseSensor(LemlistTaskMixin, BaseSensorOperator):
         """The trigger that waits in the triggerer until ``deadline`` (epoch seconds)."""
         raise NotImplementedError
 
+    def waits_for(self) -> str:
+        """What the sensor waits for, in words, for its first log line (``"lemlist export axp_1 ..."``)."""
+        return f"{type(self).__name__} to succeed"
+
     def execute(self, context: Any) -> Any:
         timeout = self.timeout.total_seconds() if isinstance(self.timeout, timedelta) else float(self.timeout)
+        until = datetime.fromtimestamp(time.time() + timeout, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        how = "in the triggerer" if self.deferrable else f"{self.mode} mode"
+        self.log.info("Waiting for %s until %s (%s, on connection '%s')", self.waits_for(), until, how,
+                      self.lemlist_conn_id)  # fmt: skip
         if self.deferrable:
             # Airflow's own deferral timeout only backs up the trigger's deadline, which ends with a clear event
             self.defer(trigger=self.trigger(time.time() + timeout), method_name="execute_complete",

@@ -16,9 +16,9 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.sdk.configuration import conf
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
-from lemlist_provider import paths
+from lemlist_provider import paths, settings
 from lemlist_provider.enrichment.credits import credits_of, plan_credits, require_credits
 from lemlist_provider.enrichment.items import build_items, items_from_leads, kinds_for, people_of, read_rows
 from lemlist_provider.enrichment.ledger import Ledger
@@ -39,13 +39,23 @@ class LemlistCreditsOperator(LemlistBaseOperator):
 
     template_fields: Sequence[str] = (*LemlistBaseOperator.template_fields, "min_credits")
 
-    def __init__(self, *, min_credits: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, min_credits: int | None = None, scheduled_spending: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.min_credits = min_credits
+        self.scheduled_spending = scheduled_spending
 
     def execute(self, context: Any) -> dict[str, Any]:
+        if self.scheduled_spending and not settings.scheduled_enrichment_spends():
+            raise AirflowSkipException(
+                "Scheduled enrichment spends credits, so it needs an explicit setting: [lemlist] "
+                "scheduled_enrichment_spends = True (env AIRFLOW__LEMLIST__SCHEDULED_ENRICHMENT_SPENDS). Unpausing "
+                "the DAG is not enough; nothing was sent"
+            )
         credits = credits_of(self.hook.get_credits())
         self.log.info("lemlist credits available: %d", credits)
+        self.note_ops(credits=credits)
         require_credits(credits, self.min_credits)
         return {"credits": credits, "http": self.hook.metrics()}
 

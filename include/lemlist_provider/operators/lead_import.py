@@ -33,6 +33,7 @@ from lemlist_provider.lead_import import (
     stage_rows,
     write_report,
 )
+from lemlist_provider.notifiers import UpstreamIncident
 from lemlist_provider.operators.base import LemlistBaseOperator, as_bool, given
 
 STRATEGIES = ("per_lead", "csv_upload")
@@ -102,7 +103,8 @@ class LemlistValidateLeadsOperator(LemlistBaseOperator):
         location = paths.input_location("source", source) if source else None
         folder = paths.output_location("output_uri", given(self.output_uri) or paths.default_output(dag_id))
         stem = Path(str(location)).stem if location else f"inline_leads_{run_key(dag_id, run_id)}"
-        report = folder / f"{stem}.results.csv"
+        # the campaign is in the name: the same file imported into two campaigns gives two reports
+        report = folder / f"{stem}.{paths.safe_name(campaign_id)}.results.csv"
         paths.check_replaceable("output_uri", report)
         try:
             output_folder(folder)
@@ -128,9 +130,10 @@ class LemlistValidateLeadsOperator(LemlistBaseOperator):
             campaign_id=campaign_id, source=source or f"inline ({len(leads or [])} leads)", report=str(report),
             strategy=strategy, dry_run=as_bool(self.dry_run), deduplicate=as_bool(self.deduplicate),
             enrichment={k: as_bool((self.enrichment or {}).get(k)) for k in ENRICHMENT_FLAGS},
-            started_at=started, dag_id=dag_id, run_id=run_id, validate_metrics=self.hook.metrics(),
+            started_at=started, dag_id=dag_id, run_id=run_id,
         )  # fmt: skip
         workspace.write_manifest(manifest)
+        self.note_ops(campaign_id=campaign_id, rows=manifest["total_rows"])
         counts = manifest["counts"]
         self.log.info(
             "validated %d rows: %d valid in %d batches of up to %d, %d invalid, %d duplicate in file, %d unsubscribed",
@@ -177,12 +180,14 @@ class LemlistImportLeadBatchOperator(LemlistBaseOperator):
         )
         # the "lemlist campaign" extra link (lemlist_provider.links) reads it
         context["ti"].xcom_push(key="lemlist_campaign_id", value=options.campaign_id)
+        self.note_ops(campaign_id=options.campaign_id)
         try:
             result = import_batch(None if options.dry_run else self.hook, workspace, self.batch, options,
                                   logger=self.log)  # fmt: skip
         except LemlistNotFoundError as exc:
             raise AirflowFailException(f"batch {self.batch['batch']}: {exc}") from None
         self.log.info("batch %s done: %s", self.batch["batch"], result["counts"])
+        self.note_ops(rows=result["rows"], outcomes=result["counts"])
         return result
 
 
@@ -205,20 +210,32 @@ class LemlistLeadImportReportOperator(LemlistBaseOperator):
         self.work_dir = work_dir
         self.keep_work_dir = keep_work_dir
 
+    def _nothing_staged(self, why: str) -> None:
+        """``validate`` failed before staging the rows: no report to write. This task (``all_done``, the DAG's
+        last) still fails so that the run fails, but as ``UpstreamIncident``: the run's one incident line is
+        the validate task's."""
+        raise UpstreamIncident(
+            f"Nothing to report: the {self.validate_task_id} task did not stage the rows ({why}); its own failure "
+            "says why"
+        )
+
     def execute(self, context: Any) -> dict:
         work_dir = self.work_dir or context["ti"].xcom_pull(task_ids=self.validate_task_id, key="work_dir")
         if not work_dir:
-            raise AirflowFailException(
-                "No import work folder: the validate task did not run for this DAG run."
-            )
+            self._nothing_staged("it published no work folder")
         workspace = Workspace(paths.output_location("work_dir", work_dir))
         try:
             manifest = workspace.read_manifest()
         except FileNotFoundError as exc:
+            if not self.work_dir:
+                self._nothing_staged("its work folder has no manifest")
             raise AirflowFailException(str(exc)) from None
         summary = write_report(workspace, manifest, paths.output_location("output_uri", manifest["report"]))
         self.log.info("%s", run_summary_line(summary))
         context["ti"].xcom_push(key="summary", value=summary)
+        self.note_ops(
+            campaign_id=summary["campaign_id"], rows=summary["total_rows"], report=summary["report"]
+        )
         failed = summary["counts"].get("failed", 0)
         if failed:
             context["ti"].xcom_push(key="return_value", value=summary)

@@ -76,6 +76,11 @@ class LemlistEnrichmentSensor(LemlistBaseSensor):
             state = self._state or EnrichmentWait(ids)
             raise AirflowSensorTimeout(state.outcome("timeout")["message"]) from None
 
+    def waits_for(self) -> str:
+        ids = enrichment_ids_of(self.enrichment_ids)
+        shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+        return f"{len(ids)} lemlist enrichment(s) to be done or failed ({shown})"
+
     def trigger(self, deadline: float) -> LemlistEnrichmentTrigger:
         return LemlistEnrichmentTrigger(
             enrichment_ids=enrichment_ids_of(self.enrichment_ids), deadline=deadline,

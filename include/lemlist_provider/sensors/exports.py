@@ -45,6 +45,9 @@ class LemlistExportSensor(LemlistBaseSensor):
         self.first_poll, self.poll_max = first_poll, poll_max
         self._state: ExportWait | None = None
 
+    def waits_for(self) -> str:
+        return f"lemlist export {self.export_id} of campaign {self.campaign_id} to be done"
+
     def trigger(self, deadline: float) -> LemlistExportStatusTrigger:
         return LemlistExportStatusTrigger(
             campaign_id=self.campaign_id, export_id=self.export_id, deadline=deadline,
