@@ -20,25 +20,10 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from lemlist_provider import allowlists
 from lemlist_provider.dag_args import count, lemlist_dag, text
+from lemlist_provider.operators.warehouse import LemlistWarehouseSyncOperator
 from lemlist_provider.warehouse.assets import WAREHOUSE_ASSETS
 from lemlist_provider.warehouse.streams import STREAMS
-from lemlist_provider.warehouse.sync import row_counts, run_interval, summary_line, sync_stream
-
-
-def _stream_task(stream: str):
-    @task(task_id=stream, outlets=[WAREHOUSE_ASSETS[stream]])
-    def load(params=None, data_interval_start=None, data_interval_end=None, dag_run=None) -> dict:
-        """Load one table for the run's data interval (see ``lemlist_provider.warehouse.streams``)."""
-        return sync_stream(
-            stream,
-            *run_interval(data_interval_start, data_interval_end, dag_run.run_after),
-            lemlist_conn_id=params["lemlist_conn_id"],
-            warehouse_conn_id=params["warehouse_conn_id"],
-            lookback_days=params["lookback_days"],
-            overlap_minutes=params["overlap_minutes"],
-        )
-
-    return load()
+from lemlist_provider.warehouse.sync import row_counts, summary_line
 
 
 @dag(
@@ -77,7 +62,18 @@ def _stream_task(stream: str):
     },  # fmt: skip
 )
 def lemlist_warehouse_sync():
-    loads = [_stream_task(stream) for stream in STREAMS]
+    loads = [
+        LemlistWarehouseSyncOperator(
+            task_id=stream,
+            stream=stream,
+            outlets=[WAREHOUSE_ASSETS[stream]],
+            lemlist_conn_id="{{ params.lemlist_conn_id }}",
+            warehouse_conn_id="{{ params.warehouse_conn_id }}",
+            lookback_days="{{ params.lookback_days }}",
+            overlap_minutes="{{ params.overlap_minutes }}",
+        )
+        for stream in STREAMS
+    ]
 
     @task(trigger_rule="all_done")
     def summary(params=None) -> dict:

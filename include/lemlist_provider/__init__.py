@@ -40,7 +40,7 @@ _WEBHOOK_FIELDS = {
 }
 
 
-DOMAINS = ("account", "enrichment", "events", "exports", "lead_import", "unsubscribes")
+DOMAINS = ("account", "enrichment", "events", "exports", "lead_import", "unsubscribes", "warehouse")
 
 
 def _modules(layer: str, names: tuple[str, ...]) -> list[dict]:

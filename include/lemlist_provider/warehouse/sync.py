@@ -48,6 +48,7 @@ def sync_stream(
     start: datetime,
     end: datetime,
     *,
+    lemlist: Any | None = None,
     lemlist_conn_id: str = "lemlist_default",
     warehouse_conn_id: str = DEFAULT_CONN_ID,
     lemcal_conn_id: str | None = "lemcal_default",
@@ -55,13 +56,17 @@ def sync_stream(
     overlap_minutes: float = 10,
 ) -> dict:
     """Load ``stream`` (a table name of ``STREAMS``) for the interval ``[start, end)``; answers the table,
-    the rows written and the requests sent."""
+    the rows written and the requests sent. ``lemlist`` is the caller's hook (the operator's, which its ops
+    summary reads); without one a hook on ``lemlist_conn_id`` is built and closed here."""
     from lemlist_provider.hooks.lemlist import LemlistHook
 
     if stream not in STREAMS:
         raise ValueError(f"unknown stream {stream!r}; known: {', '.join(STREAMS)}")
     allowlists.sql_table("stream", stream)
-    lemlist = LemlistHook(allowlists.lemlist_connection("lemlist_conn_id", lemlist_conn_id))
+    owned = lemlist is None
+    if owned:
+        lemlist = LemlistHook(allowlists.lemlist_connection("lemlist_conn_id", lemlist_conn_id))
+    sent_before = lemlist.metrics()["requests"]
     lemcal = lemcal_hook(lemcal_conn_id) if stream == "lemcal_meetings" else None
     warehouse = Warehouse(warehouse_hook(warehouse_conn_id))
     warehouse.create_tables()
@@ -69,10 +74,11 @@ def sync_stream(
     try:
         summary = STREAMS[stream](Sources(lemlist, lemcal), warehouse, window)
     finally:
-        lemlist.close()
+        if owned:
+            lemlist.close()
         if lemcal is not None:
             lemcal.close()
-    requests = lemlist.metrics()["requests"] + (lemcal.metrics()["requests"] if lemcal else 0)
+    requests = lemlist.metrics()["requests"] - sent_before + (lemcal.metrics()["requests"] if lemcal else 0)
     summary = {"table": stream, "interval": window.key, **summary, "requests": int(requests)}
     log.info("lemlist warehouse: %s", summary)
     return summary
