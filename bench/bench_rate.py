@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import sys
+import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -19,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "include"))
 os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parents[1] / ".airflow"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
-from _rate_workers import _naive_worker, _our_worker  # noqa: E402
+from _rate_workers import _naive_worker, _our_worker, _outside_worker  # noqa: E402
 from _sandbox_proc import SandboxProcess  # noqa: E402
 
 BUDGET = 10.0  # requests per second: 20 per 2 s
@@ -29,26 +30,55 @@ SHARED_RUNS = 3  # independent repetitions of the shared load, each from a fresh
 _cache: dict = {}
 
 
-def _run_procs(worker, sandbox: SandboxProcess, procs: int, total: int) -> dict:
+def _run_procs(
+    worker,
+    sandbox: SandboxProcess,
+    procs: int,
+    total: int,
+    opts: dict | None = None,
+    join_over: float = 0.0,
+    outside_rate: float = 0.0,
+    during=None,
+) -> dict:
+    """``procs`` processes share one key for ``total`` calls. ``opts`` goes to each worker (connection
+    extra, environment); ``join_over``: process i starts ``i * join_over / (procs - 1)`` s after the first;
+    ``outside_rate``: another sender beside them at that many unpaced requests per second; ``during``: a
+    callable run in a thread once they start (e.g. stopping Redis for a while)."""
     key = sandbox.new_team()
     sandbox.reset_counters()
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
     ready = ctx.Queue()
     go = ctx.Event()
+    stop = ctx.Event()
     per = total // procs
-    workers = [
-        ctx.Process(target=worker, args=(sandbox.base_url, key, per, ready, go, out)) for _ in range(procs)
-    ]
+    workers = []
+    for i in range(procs):
+        delay = i * join_over / max(1, procs - 1)
+        args = (sandbox.base_url, key, per, ready, go, out)
+        if worker is _our_worker:
+            args = (*args, {**(opts or {}), "delay": delay})
+        workers.append(ctx.Process(target=worker, args=args))
+    outside = None
+    if outside_rate:
+        outside_out = ctx.Queue()
+        outside = ctx.Process(
+            target=_outside_worker, args=(sandbox.base_url, key, outside_rate, ready, go, stop, outside_out)
+        )
+        outside.start()
     for w in workers:
         w.start()
     # a start barrier: on 2 cores, eight processes importing Airflow take several seconds, and a fixed
     # start time let the last ones join up to 3 s late (a staggered start, not the concurrent one measured)
-    for _ in workers:
+    for _ in range(len(workers) + (outside is not None)):
         ready.get(timeout=300)
     go.set()
+    if during is not None:
+        threading.Thread(target=during, daemon=True).start()
     results = [out.get(timeout=900) for _ in workers]
-    for w in workers:
+    stop.set()
+    outside_fig = outside_out.get(timeout=60) if outside is not None else {}
+    for w in [*workers, *([outside] if outside else [])]:
         w.join(timeout=30)
     stats = sandbox.stats()
     first = min(r["first"] for r in results)
@@ -58,18 +88,30 @@ def _run_procs(worker, sandbox: SandboxProcess, procs: int, total: int) -> dict:
     # intervals between the first and the last request over the time they took (a paced client's N-1)
     achieved = max(0, ok - 1) / elapsed if elapsed > 0 else 0.0
     sent = stats["total_requests"]
-    return {
+    ours_sent = sent - outside_fig.get("outside_sent", 0)
+    ours_429 = stats["rate_limited_429"] - outside_fig.get("outside_429", 0)
+    left = BUDGET - outside_rate
+    fig = {
         "calls": total,
         "succeeded": ok,
         "failed_calls": total - ok,
         "seconds": round(elapsed, 2),
         "req_per_s": round(achieved, 3),
-        "utilisation": round(achieved / BUDGET, 4),
+        "utilisation": round(achieved / left, 4),
         "sent_requests": sent,
         "rate_limited_429": stats["rate_limited_429"],
         "rate_limited_pct": round(100.0 * stats["rate_limited_429"] / max(1, sent), 2),
         "client_retries": sum(r.get("retries", 0) for r in results),
+        "store_fallbacks": sum(r.get("fallbacks", 0) for r in results),
     }
+    if outside_fig:
+        fig.update(
+            outside_sent=outside_fig["outside_sent"],
+            outside_429=outside_fig["outside_429"],
+            ours_429=ours_429,
+            ours_rate_limited_pct=round(100.0 * ours_429 / max(1, ours_sent), 2),
+        )
+    return fig
 
 
 def rate_single() -> dict:
