@@ -19,6 +19,7 @@ import asyncio
 import logging
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 
@@ -42,6 +43,9 @@ class LayeredGate:
         self._open_store = open_store
         self._store: WindowStore | None = None
         self._lock = threading.Lock()
+        # one take at a time per process: a slot's read-then-take is not raced by this process's threads
+        self._take_lock = threading.Lock()
+        self._atake_locks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # and coroutines, per loop
         self._down = False
         self._retry_at = 0.0
         self._taken: deque[tuple[float, int]] = deque(maxlen=256)  # (monotonic, window count) per slot
@@ -120,6 +124,13 @@ class LayeredGate:
                     return count if sent_at - at < self.window else None
         return None
 
+    def _atake_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._atake_locks.get(loop)
+        if lock is None:
+            lock = self._atake_locks[loop] = asyncio.Lock()
+        return lock
+
     # -- SendGate ------------------------------------------------------------------------------------
     def acquire(self) -> float:
         waited = 0.0
@@ -130,7 +141,8 @@ class LayeredGate:
             pause = self.header.pause_left()
             if pause <= 0:
                 try:
-                    pause, count = store.take(self._reserve())
+                    with self._take_lock:
+                        pause, count = store.take(self._reserve())
                 except StoreUnavailable as exc:
                     self._failed(exc)
                     continue
@@ -151,7 +163,8 @@ class LayeredGate:
             pause = self.header.pause_left()
             if pause <= 0:
                 try:
-                    pause, count = await store.atake(self._reserve())
+                    async with self._atake_lock():
+                        pause, count = await store.atake(self._reserve())
                 except StoreUnavailable as exc:
                     self._failed(exc)
                     continue

@@ -25,6 +25,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Protocol
 
@@ -98,7 +99,8 @@ class RedisWindow:
         self._options = {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT}
         self._storage = RedisStorage(url, key_prefix="lemlist_rate", **self._options)
         self._sync = MovingWindowRateLimiter(self._storage)
-        self._aio: dict[int, tuple] = {}  # event loop id -> limits.aio (storage, limiter): per-loop sockets
+        # event loop -> limits.aio (storage, limiter): connections belong to one loop
+        self._aio: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def _errors(self) -> tuple[type[BaseException], ...]:
         import redis
@@ -125,15 +127,15 @@ class RedisWindow:
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from None
 
     def _aio_pair(self):
-        loop_id = id(asyncio.get_running_loop())
-        pair = self._aio.get(loop_id)
+        loop = asyncio.get_running_loop()
+        pair = self._aio.get(loop)
         if pair is None:
             from limits.aio.storage import RedisStorage
             from limits.aio.strategies import MovingWindowRateLimiter
 
             url = "async+" + self._url
             storage = RedisStorage(url, implementation="redispy", key_prefix="lemlist_rate", **self._options)
-            pair = self._aio[loop_id] = (storage, MovingWindowRateLimiter(storage))
+            pair = self._aio[loop] = (storage, MovingWindowRateLimiter(storage))
         return pair
 
     async def atake(self, reserve: int = 0) -> tuple[float, int]:
