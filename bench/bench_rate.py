@@ -13,6 +13,7 @@ import multiprocessing as mp
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -180,3 +181,179 @@ def rate_naive() -> dict:
 
 
 BENCHMARKS = {"rate_single": rate_single, "rate_shared": rate_shared, "rate_naive": rate_naive}
+
+
+# -- the shared send window (issues 17 and 19) -----------------------------------------------------------
+WINDOW_TOTAL = 300  # requests per case (8 processes x 37): 30 s of the budget, keeps `make bench` short
+JOIN_OVER = 3.0
+OUTSIDE_RATE = 3.0
+REDIS_URL = "redis://127.0.0.1:6379/5"
+LOCAL = {}  # the default: the local store, no Redis
+HEADER_ONLY = {"env": {"AIRFLOW__LEMLIST__LOCAL_RATE_STORE": "False"}}
+
+
+def _redis_available() -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=1, socket_connect_timeout=1).ping())
+    except Exception:
+        return False
+
+
+def _case(kind: str, opts: dict, **load) -> dict:
+    """One row: ``WINDOW_TOTAL`` requests from ``PROCS`` processes on a fresh sandbox keeping ``kind``."""
+    cache_key = (kind, repr(sorted((opts or {}).items())), repr(sorted(load.items())))
+    if cache_key not in _cache:
+        with SandboxProcess(kind=kind) as sandbox:
+            _cache[cache_key] = _run_procs(_our_worker, sandbox, PROCS, WINDOW_TOTAL, opts=opts, **load)
+    return _cache[cache_key]
+
+
+def _verdict(fig: dict, min_util: float, max_429_pct: float) -> bool:
+    pct = fig["rate_limited_pct"]
+    return fig["failed_calls"] == 0 and fig["utilisation"] >= min_util and pct <= max_429_pct
+
+
+def _row(case: str, fig: dict | None, target: str, passed: bool | None) -> dict:
+    return {"case": case, "target": target, "passed": passed, "figures": fig}
+
+
+def _cell(fig: dict | None) -> str:
+    if not fig:
+        return "n/a"
+    text = f"{fig['utilisation']:.3f}, {fig['rate_limited_429']} × 429 ({fig['rate_limited_pct']} %)"
+    if "ours_429" in fig:
+        text += f"; ours {fig['ours_429']} × 429, outside {fig['outside_429']} of {fig['outside_sent']}"
+    if fig.get("failed_calls"):
+        text += f", **{fig['failed_calls']} failed**"
+    if fig.get("store_fallbacks"):
+        text += f", {fig['store_fallbacks']} fallbacks"
+    return text
+
+
+def rate_windows() -> dict:
+    """Issue 19: each window kind lemlist may keep; default settings (the local store), the header-based
+    layer alone, and an outside sender at 3 req/s beside the 8 processes."""
+    rows = []
+    outside = {"outside_rate": OUTSIDE_RATE}
+    for kind in ("sliding", "fixed", "fixed-aligned"):
+        cases = [
+            ("8 processes, default settings", LOCAL, {}, (0.95, 0.0), ">= 0.95, 0 × 429"),
+            (
+                "8 joining over 3 s, default settings",
+                LOCAL,
+                {"join_over": JOIN_OVER},
+                (0.95, 0.0),
+                ">= 0.95, 0 × 429",
+            ),
+            ("8 processes, header-based layer alone", HEADER_ONLY, {}, (0.88, 2.0), ">= 0.88, <= 2 % 429"),
+            (
+                "outside sender 3 req/s beside 8",
+                LOCAL,
+                outside,
+                (0.85, 2.0),
+                "ours >= 0.85 of 7 req/s, <= 2 % 429",
+            ),
+        ]
+        for name, opts, load, (util, pct), target in cases:
+            fig = _case(kind, opts, **load)
+            rows.append(_row(f"{kind}: {name}", fig, target, _verdict(fig, util, pct)))
+    table = [
+        "| window kind: case | measured (utilisation, 429s) | target | result |",
+        "| --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        status = "pass" if row["passed"] else "**FAIL**"
+        table.append(f"| {row['case']} | {_cell(row['figures'])} | {row['target']} | {status} |")
+    default_rows = [r for r in rows if "default" in r["case"]]
+    return {
+        "figures": {"requests_per_case": WINDOW_TOTAL, "rows": rows, "table_md": "\n".join(table)},
+        "ratio": min(r["figures"]["utilisation"] for r in default_rows),
+        "target": "each row's target (default settings >= 0.95 of 10 req/s, 0 × 429, on each window kind)",
+        "passed": all(r["passed"] for r in rows),
+    }
+
+
+def _redis_outage(relay) -> None:
+    """Redis "stopped" for 5 s, 8 s into the run: the relay in front of it closes and listens again."""
+    time.sleep(8.0)
+    relay.stop()
+    time.sleep(5.0)
+    relay.resume()
+
+
+def rate_store() -> dict:
+    """Issue 17 (the sandbox's sliding window): the shared window in Redis beside the header-based limiter."""
+    from lemlist_dev.tcp_relay import TcpRelay
+
+    redis_ok = _redis_available()
+    redis = {"extra": {"rate_store": REDIS_URL}, "env": {"AIRFLOW__LEMLIST__LOCAL_RATE_STORE": "False"}}
+    outside = {"outside_rate": OUTSIDE_RATE}
+    cases = [
+        ("8 processes, all starting together", {}, (0.97, 0.0), ">= 0.97, 0 × 429"),
+        ("8 processes joining over 3 s", {"join_over": JOIN_OVER}, (0.97, 0.0), ">= 0.97, 0 × 429"),
+        ("outside sender 3 req/s beside 8", outside, (0.90, 0.5), "ours >= 0.90 of 7 req/s, <= 0.5 % 429"),
+    ]
+    rows = []
+    for name, load, (util, pct), target in cases:
+        shared = _case("sliding", redis, **load) if redis_ok else None
+        header = _case("sliding", HEADER_ONLY, **load)
+        rows.append(
+            {**_row(name, shared, target, shared and _verdict(shared, util, pct)), "header_only": header}
+        )
+    outage = None
+    if redis_ok:
+        relay = TcpRelay(("127.0.0.1", 6379)).start()
+        try:
+            store = {**redis, "extra": {"rate_store": f"redis://127.0.0.1:{relay.port}/5"}}
+            with SandboxProcess(kind="sliding") as sandbox:
+                outage = _run_procs(
+                    _our_worker, sandbox, PROCS, WINDOW_TOTAL, opts=store, during=lambda: _redis_outage(relay)
+                )
+        finally:
+            relay.stop()
+    rows.append(
+        {
+            **_row(
+                "Redis stopped for 5 s mid-run",
+                outage,
+                "0 failed calls, <= 2 % 429",
+                outage and outage["failed_calls"] == 0 and outage["rate_limited_pct"] <= 2.0,
+            ),
+            "header_only": None,
+        }
+    )
+    table = [
+        "| case (sliding window) | shared store (Redis) | header-only (today) | target | result |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        status = "pass" if row["passed"] else ("no Redis" if row["figures"] is None else "**FAIL**")
+        table.append(
+            f"| {row['case']} | {_cell(row['figures'])} | {_cell(row['header_only'])} | {row['target']} | {status} |"
+        )
+    shared_rows = [r for r in rows[:2] if r["figures"]]
+    return {
+        "figures": {
+            "requests_per_case": WINDOW_TOTAL,
+            "redis": redis_ok,
+            "rows": rows,
+            "table_md": "\n".join(table),
+        },
+        "ratio": min((r["figures"]["utilisation"] for r in shared_rows), default=None),
+        "target": "each row's target (8 processes through Redis >= 0.97 of 10 req/s, 0 × 429)",
+        "passed": redis_ok and all(r["passed"] for r in rows),
+    }
+
+
+BENCHMARKS.update(rate_windows=rate_windows, rate_store=rate_store)
+
+
+if __name__ == "__main__":
+    import json
+
+    results = json.loads((Path(__file__).resolve().parent / "results.json").read_text())
+    for name in ("rate_windows", "rate_store"):
+        if name in results:
+            print(f"{name} ({results[name].get('measured_at')}):\n{results[name]['figures']['table_md']}\n")

@@ -103,13 +103,18 @@ class LayeredGate:
 
     # -- senders outside the deployment ----------------------------------------------------------------
     def _reserve(self) -> int:
-        """Slots to keep free for senders outside the deployment: the smallest excess of the server's count
-        over the shared window's seen in the last two windows (one more for their jitter), else 0."""
+        """Slots to keep free for senders outside the deployment: the largest excess of the server's count
+        over the shared window's count seen in the last two windows (0 without one).
+
+        The largest, not a low quantile: while the deployment fills the window, an outside sender is
+        mostly refused and shows in the server's count only now and then; each slot left to it lets it
+        show more, until the reserve matches its rate. Without one the excess is 0 (a request reaching the
+        server later than the margin could make it 1 for two windows).
+        """
         horizon = time.monotonic() - 2 * self.window
         with self._lock:
             recent = [sample for at, sample in self._outside if at >= horizon]
-        low = min(recent) if recent else 0
-        return low + 1 if low > 0 else 0
+        return max(0, min(max(recent, default=0), self.limit - 2))
 
     def _took(self, count: int) -> None:
         now = time.monotonic()
