@@ -207,6 +207,7 @@ def _case(kind: str, opts: dict, **load) -> dict:
     if cache_key not in _cache:
         with SandboxProcess(kind=kind) as sandbox:
             _cache[cache_key] = _run_procs(_our_worker, sandbox, PROCS, WINDOW_TOTAL, opts=opts, **load)
+        print(f"   {kind} {opts} {load}: {_cell(_cache[cache_key])}", flush=True)
     return _cache[cache_key]
 
 

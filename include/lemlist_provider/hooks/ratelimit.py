@@ -139,6 +139,10 @@ class RateLimiter:
         self._restart = False  # after a 429: size the quota from the next answer
         self._alone_at = 0.0
         self._shared_seen = False  # alone since the start: ramp up (others may be starting too)
+        #: "sliding" until a reset is seen that frees (nearly) every slot at once: then "fixed"
+        self.window_kind = "sliding"
+        self._last_count: tuple[float, int] | None = None  # (when, server count) of the last answer
+        self._others_seen: deque[tuple[float, int]] = deque(maxlen=64)
 
     @property
     def enabled(self) -> bool:
@@ -293,7 +297,7 @@ class RateLimiter:
                 if t <= ref + 1e-6:
                     own += 1
             own = max(own, 1)
-            others = max(0, self.limit - remaining - own)
+            others = self._others_in_window(now, max(0, self.limit - remaining - own), self.limit - remaining)
             if others:
                 self._shared_seen = True
             # the count as it will be with our current quota (a change of ours shows in it later)
@@ -324,6 +328,31 @@ class RateLimiter:
                     self._decide(server, others)
                 return
             self._decide(server, others)
+
+    def _others_in_window(self, now: float, others: int, count: int) -> int:
+        """The others' count to steer by, learning the server's kind of window on the way.
+
+        A sliding window frees one slot per request that ages out; a fixed one frees them all at its end.
+        A count that drops from at least half the budget to (nearly) nothing between two answers a
+        fraction of a window apart is such a reset: the window is ``fixed``. Right after a fixed reset the
+        server's count no longer shows the others, who are still sending: their count is then the
+        largest seen over the last window, not the current one (which would let everyone grow at once
+        and overflow the new window together).
+        """
+        last, self._last_count = self._last_count, (now, count)
+        if (
+            self.window_kind == "sliding"
+            and last is not None
+            and now - last[0] < self.window / 2
+            and last[1] >= self.limit // 2
+            and count <= 2
+        ):
+            self.window_kind = "fixed"
+        self._others_seen.append((now, others))
+        if self.window_kind != "fixed":
+            return others
+        horizon = now - self.window
+        return max((seen for at, seen in self._others_seen if at >= horizon), default=others)
 
     def _decide(self, server: int, others: int) -> None:
         """Steer the sum of the quotas (``server``, as our current quota makes it) to the target.
