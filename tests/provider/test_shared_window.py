@@ -80,7 +80,11 @@ def test_processes_sharing_a_key_through_the_local_store_see_no_429(kind_sandbox
     key = _new_key(kind_sandbox, kind)
     before = kind_sandbox.stats()["rate_limited_429"]
     run = run_senders(
-        kind_sandbox.base_url, key, PROCS, CALLS, env={"AIRFLOW__LEMLIST__LOCAL_RATE_STORE_DIR": str(tmp_path)}
+        kind_sandbox.base_url,
+        key,
+        PROCS,
+        CALLS,
+        env={"AIRFLOW__LEMLIST__LOCAL_RATE_STORE_DIR": str(tmp_path)},
     )
     assert run["failures"] == 0 and run["shared"] == [True] * PROCS
     assert run["rate_limited"] == 0

@@ -137,6 +137,15 @@ class LayeredGate:
         return lock
 
     # -- SendGate ------------------------------------------------------------------------------------
+    def _settle(self, taken: tuple[float, int]) -> float | None:
+        """After the store answered a take: ``None`` when the slot is ours, else how long to wait."""
+        self._recovered()
+        pause, count = taken
+        if pause > 0:
+            return min(pause, self.window)
+        self._took(count)
+        return None
+
     def acquire(self) -> float:
         waited = 0.0
         while True:
@@ -147,15 +156,12 @@ class LayeredGate:
             if pause <= 0:
                 try:
                     with self._take_lock:
-                        pause, count = store.take(self._reserve())
+                        pause = self._settle(store.take(self._reserve()))
                 except StoreUnavailable as exc:
                     self._failed(exc)
                     continue
-                self._recovered()
-                if pause <= 0:
-                    self._took(count)
+                if pause is None:
                     return waited
-            pause = min(pause, self.window)
             time.sleep(pause)
             waited += pause
 
@@ -169,15 +175,12 @@ class LayeredGate:
             if pause <= 0:
                 try:
                     async with self._atake_lock():
-                        pause, count = await store.atake(self._reserve())
+                        pause = self._settle(await store.atake(self._reserve()))
                 except StoreUnavailable as exc:
                     self._failed(exc)
                     continue
-                self._recovered()
-                if pause <= 0:
-                    self._took(count)
+                if pause is None:
                     return waited
-            pause = min(pause, self.window)
             await asyncio.sleep(pause)
             waited += pause
 
