@@ -14,21 +14,57 @@ def _wait_for_start(ready, go) -> None:
     go.wait(timeout=600)
 
 
-def _our_worker(base_url: str, key: str, n: int, ready, go, out) -> None:
-    lemlist_conn_env("lemlist_bench", base_url, key, rate_limit=20, rate_window=2.0)
+def _our_worker(base_url: str, key: str, n: int, ready, go, out, opts: dict | None = None) -> None:
+    """``n`` x ``get_team`` through ``LemlistHook``. ``opts``: ``extra`` (connection extra, e.g. a
+    ``rate_store``), ``env`` (e.g. ``AIRFLOW__LEMLIST__LOCAL_RATE_STORE``), ``delay`` (seconds after the
+    start signal: processes joining over time)."""
+    opts = opts or {}
+    os.environ.update(opts.get("env") or {})
+    lemlist_conn_env(
+        "lemlist_bench", base_url, key, rate_limit=20, rate_window=2.0, **(opts.get("extra") or {})
+    )
     from lemlist_provider.hooks.lemlist import LemlistHook
 
     hook = LemlistHook("lemlist_bench")
     hook.get_conn()
     failures = 0
     _wait_for_start(ready, go)
+    if opts.get("delay"):
+        time.sleep(opts["delay"])
     first = time.time()
     for _ in range(n):
         try:
             hook.get_team()
         except Exception:
             failures += 1
-    out.put({"first": first, "last": time.time(), "failures": failures, **hook.metrics()})
+    gate = hook.limiter
+    out.put(
+        {
+            "first": first,
+            "last": time.time(),
+            "failures": failures,
+            "fallbacks": getattr(gate, "fallbacks", 0),
+            "shared_at_end": getattr(gate, "shared", False),
+            **hook.metrics(),
+        }
+    )
+
+
+def _outside_worker(base_url: str, key: str, rate: float, ready, go, stop, out) -> None:
+    """Another tool using the same key: ``rate`` plain requests per second, no pacing, until ``stop``."""
+    import requests
+
+    session = requests.Session()
+    session.auth = ("", key)
+    _wait_for_start(ready, go)
+    sent = rejected = 0
+    started = time.time()
+    while not stop.is_set():
+        response = session.get(f"{base_url}/team", timeout=10)
+        sent += 1
+        rejected += response.status_code == 429
+        time.sleep(max(0.0, started + sent / rate - time.time()))
+    out.put({"outside_sent": sent, "outside_429": rejected, "outside_seconds": time.time() - started})
 
 
 def _naive_worker(base_url: str, key: str, n: int, ready, go, out) -> None:

@@ -23,9 +23,16 @@ PYTHON = (
 class SandboxProcess(SandboxServer):
     """``python -m lemlist_sandbox`` on a free port, seed ``empty``, at the given budget."""
 
-    def __init__(self, *, rate_limit: int = 20, rate_window: float = 2.0, seed: str = "empty") -> None:
+    def __init__(
+        self, *, rate_limit: int = 20, rate_window: float = 2.0, seed: str = "empty", kind: str = "sliding"
+    ) -> None:
         super().__init__(
-            seed=seed, rate_limit=rate_limit, rate_window=rate_window, in_process=False, python=PYTHON
+            seed=seed,
+            rate_limit=rate_limit,
+            rate_window=rate_window,
+            rate_window_kind=kind,
+            in_process=False,
+            python=PYTHON,
         )
 
     @property

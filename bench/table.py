@@ -15,6 +15,11 @@ ROWS = {
         ["utilisation_each_run", "rate_limited_pct_each_run", "failed_calls_all_runs"],
     ),
     "rate_naive": ("ours ÷ plain HttpHook + tenacity on the same 8-process load", []),
+    "rate_windows": (
+        "8 processes, shared window on this host, each window kind: worst req/s ÷ 10 (table: bench_rate.py)",
+        ["requests_per_case"],
+    ),
+    "rate_store": ("8 processes, shared window in Redis: worst req/s ÷ 10 (table: bench_rate.py)", ["redis"]),
     "overhead": ("3,000 GETs, limits off: hook ÷ bare requests.Session", []),
     "sandbox_throughput": ("sandbox, limit off: GET /team per s ÷ 1,000", ["rps", "p99_ms"]),
     "import_throughput": (

@@ -155,6 +155,11 @@ class LocalAirflow:
             }
         )
         env.update(self.extra_env)
+        # with Celery, the broker's Redis also holds the key's shared send window (airflow_settings.yaml puts
+        # LEMLIST_RATE_STORE in the connection's extra): every worker on every host takes slots from it
+        broker = env.get("AIRFLOW__CELERY__BROKER_URL", "")
+        if self.executor == "CeleryExecutor" and broker.startswith(("redis://", "rediss://")):
+            env.setdefault("LEMLIST_RATE_STORE", broker)
         return env
 
     # -- lifecycle -------------------------------------------------------------------------------

@@ -167,6 +167,22 @@ OPTIONS: dict[str, Option] = {
         "whatever the DAG's Params say, so that no run spends the key's shared budget on polls.",
         "10",
     ),
+    "local_rate_store": Option(
+        "True",
+        "boolean",
+        "Share each lemlist key's send window between all processes on this host through a SQLite file "
+        "(pyrate-limiter with a file lock), when its connection names no Redis (rate_store / redis_conn_id). "
+        "False: each process paces itself by the response headers alone.",
+        "False",
+    ),
+    "local_rate_store_dir": Option(
+        "",
+        "string",
+        "Folder of those SQLite files (one per key and base URL, named by a hash, never the key). Empty: "
+        "lemlist-rate-windows in the system's temp folder. Every process of the deployment on this host must "
+        "see the same folder.",
+        "/var/lib/airflow/lemlist-rate",
+    ),
 }
 
 
@@ -284,6 +300,16 @@ def webhook_gc_freeze() -> bool:
 
 def events_suppress_bounces() -> bool:
     return _flag("events_suppress_bounces")
+
+
+def local_rate_store() -> bool:
+    """Whether processes on this host share each key's send window through a local SQLite file."""
+    return _flag("local_rate_store")
+
+
+def local_rate_store_dir() -> str:
+    """Folder of the local send-window files; empty means the system's temp folder."""
+    return _get("local_rate_store_dir").strip()
 
 
 def reply_handoff_target() -> tuple[str, str]:

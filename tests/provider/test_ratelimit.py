@@ -258,3 +258,24 @@ def test_sync_and_async_hooks_share_one_limiter(sandbox, team_key, make_conn):
     assert limiter is sync.limiter
     assert metrics["rate_limited"] == 0
     assert sandbox.stats()["rate_limited_429"] == before
+
+
+def test_a_reset_that_frees_every_slot_at_once_is_learned_as_a_fixed_window():
+    clock = FakeClock()
+    limiter = RateLimiter(LIMIT, WINDOW, clock=clock, rng=random.Random(1))
+    limiter.reserve()
+    limiter.observe(200, LIMIT, 2, None, sent_at=0.0)  # the window is nearly full
+    clock.now = 0.4
+    limiter.reserve()
+    limiter.observe(200, LIMIT, LIMIT - 1, None, sent_at=0.4)  # and empty 0.4 s later: a fixed reset
+    assert limiter.window_kind == "fixed"
+
+
+def test_a_sliding_window_freeing_slot_by_slot_stays_sliding():
+    clock = FakeClock()
+    limiter = RateLimiter(LIMIT, WINDOW, clock=clock, rng=random.Random(1))
+    for step, remaining in enumerate(range(2, 20, 2)):  # two slots free every 0.3 s
+        clock.now = step * 0.3
+        limiter.reserve()
+        limiter.observe(200, LIMIT, remaining, None, sent_at=clock.now)
+    assert limiter.window_kind == "sliding"

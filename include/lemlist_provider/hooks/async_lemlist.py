@@ -44,7 +44,10 @@ class LemlistAsyncHook(LemlistPollingMixin, LemlistTransport, BaseHook):
     async def get_session(self) -> aiohttp.ClientSession:
         """The hook's one session; the key is added per request, only on the connection's origin."""
         if not self._loaded:
-            self._apply_connection(await BaseHook.aget_connection(self.lemlist_conn_id))
+            conn = await BaseHook.aget_connection(self.lemlist_conn_id)
+            redis_conn_id = (conn.extra_dejson or {}).get("redis_conn_id")
+            store = await BaseHook.aget_connection(redis_conn_id) if redis_conn_id else None
+            self._apply_connection(conn, store)
             self._basic_auth = aiohttp.BasicAuth(*self._auth_pair())
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(

@@ -61,9 +61,8 @@ DEFAULT_WINDOW = 2.0
 class SendGate(Protocol):
     """Where a request takes its send slot and reports its answer: the one seam both hooks send through.
 
-    ``RateLimiter`` is the header-based gate. A shared window (a Redis sliding window, a host-local store)
-    goes in by wrapping it: take the shared slot in ``acquire``/``aacquire`` besides the limiter's, and
-    return the wrapper from ``limiter_for``; neither hook changes.
+    ``RateLimiter`` is the header-based gate; ``shared_gate.LayeredGate`` puts the deployment's shared
+    window (Redis, or a file on this host) under it. ``limiter_for`` picks one; neither hook changes.
     """
 
     def acquire(self) -> float:
@@ -140,6 +139,10 @@ class RateLimiter:
         self._restart = False  # after a 429: size the quota from the next answer
         self._alone_at = 0.0
         self._shared_seen = False  # alone since the start: ramp up (others may be starting too)
+        #: "sliding" until a reset is seen that frees (nearly) every slot at once: then "fixed"
+        self.window_kind = "sliding"
+        self._last_count: tuple[float, int] | None = None  # (when, server count) of the last answer
+        self._others_seen: deque[tuple[float, int]] = deque(maxlen=64)
 
     @property
     def enabled(self) -> bool:
@@ -186,6 +189,18 @@ class RateLimiter:
         own = self._own
         while len(own) > self.limit and own[0] <= horizon:
             own.popleft()
+
+    def pause_left(self) -> float:
+        """Seconds left of the pause a 429 imposed on every thread of the process (0: none)."""
+        return max(0.0, self._paused_until - self._clock())
+
+    def note_sent(self, at: float | None = None) -> None:
+        """A request went out on a slot of another layer (the shared window): count it as ours, so the
+        quota this limiter keeps learning fits the others if it has to take over."""
+        with self._lock:
+            self._probed = True
+            self._own.append(self._clock() if at is None else at)
+            self._prune(self._clock())
 
     # -- before a request ------------------------------------------------------------------------
     def reserve(self) -> float:
@@ -282,7 +297,7 @@ class RateLimiter:
                 if t <= ref + 1e-6:
                     own += 1
             own = max(own, 1)
-            others = max(0, self.limit - remaining - own)
+            others = self._others_in_window(now, max(0, self.limit - remaining - own), self.limit - remaining)
             if others:
                 self._shared_seen = True
             # the count as it will be with our current quota (a change of ours shows in it later)
@@ -313,6 +328,31 @@ class RateLimiter:
                     self._decide(server, others)
                 return
             self._decide(server, others)
+
+    def _others_in_window(self, now: float, others: int, count: int) -> int:
+        """The others' count to steer by, learning the server's kind of window on the way.
+
+        A sliding window frees one slot per request that ages out; a fixed one frees them all at its end.
+        A count that drops from at least half the budget to (nearly) nothing between two answers a
+        fraction of a window apart is such a reset: the window is ``fixed``. Right after a fixed reset the
+        server's count no longer shows the others, who are still sending: their count is then the
+        largest seen over the last window, not the current one (which would let everyone grow at once
+        and overflow the new window together).
+        """
+        last, self._last_count = self._last_count, (now, count)
+        if (
+            self.window_kind == "sliding"
+            and last is not None
+            and now - last[0] < self.window / 2
+            and last[1] >= self.limit // 2
+            and count <= 2
+        ):
+            self.window_kind = "fixed"
+        self._others_seen.append((now, others))
+        if self.window_kind != "fixed":
+            return others
+        horizon = now - self.window
+        return max((seen for at, seen in self._others_seen if at >= horizon), default=others)
 
     def _decide(self, server: int, others: int) -> None:
         """Steer the sum of the quotas (``server``, as our current quota makes it) to the target.
@@ -364,26 +404,52 @@ class RateLimiter:
 
 
 UNPACED = RateLimiter(0)  # the gate of calls that do not carry the key: they do not spend its budget
-_REGISTRY: dict[tuple[str, str], RateLimiter] = {}
+_REGISTRY: dict[tuple[str, str, str], SendGate] = {}
 _REGISTRY_LOCK = threading.Lock()
 
 
-def limiter_for(base_url: str, secret: str | None, limit: int, window: float) -> RateLimiter:
+def _store_opener(base_url: str, secret: str | None, limit: int, window: float, store_url: str | None):
+    """How to open the shared window of this key: Redis when ``store_url`` is set, else the local file
+    (``[lemlist] local_rate_store``), else ``None`` (the header-based limiter alone)."""
+    from .. import settings
+    from .shared_window import SLACK, LocalWindow, RedisWindow, local_store_path, window_id
+
+    wid = window_id(base_url, secret)
+    amount = max(1, int(limit) - SLACK)
+    if store_url:
+        return lambda: RedisWindow(store_url, wid, amount, window)
+    if settings.local_rate_store():
+        directory = settings.local_rate_store_dir()
+        return lambda: LocalWindow(local_store_path(directory, wid), amount, window)
+    return None
+
+
+def limiter_for(
+    base_url: str, secret: str | None, limit: int, window: float, store_url: str | None = None
+) -> SendGate:
     """The process-wide gate of one key on one service; the key itself is only kept as a hash.
 
-    The sync and the async hook both get their gate here, so they share one budget in a process.
+    The sync and the async hook both get their gate here, so they share one budget in a process. It is the
+    layered gate (``shared_gate.LayeredGate``): the key's shared window (in Redis at ``store_url``, else in
+    a file on this host) with the header-based ``RateLimiter`` on top; the header-based limiter alone when
+    the budget is off (``limit`` 0) or the local store is turned off and no Redis is named.
     """
+    from .shared_gate import LayeredGate
+
     digest = hashlib.sha256((secret or "").encode()).hexdigest()[:16]
-    key = (base_url.rstrip("/"), digest)
+    key = (base_url.rstrip("/"), digest, store_url or "")
     with _REGISTRY_LOCK:
-        limiter = _REGISTRY.get(key)
-        if limiter is None or limiter.window != float(window) or (limiter.limit == 0) != (int(limit) == 0):
-            limiter = RateLimiter(limit, window)
-            _REGISTRY[key] = limiter
-        return limiter
+        gate = _REGISTRY.get(key)
+        header = gate.header if isinstance(gate, LayeredGate) else gate
+        if header is None or header.window != float(window) or (header.limit == 0) != (int(limit) == 0):
+            header = RateLimiter(limit, window)
+            opener = _store_opener(base_url, secret, limit, window, store_url) if header.enabled else None
+            gate = LayeredGate(opener, header) if opener else header
+            _REGISTRY[key] = gate
+        return gate
 
 
 def reset_limiters() -> None:
-    """Forget every limiter (tests, and benchmarks that start a fresh worker in the same process)."""
+    """Forget every gate (tests, and benchmarks that start a fresh worker in the same process)."""
     with _REGISTRY_LOCK:
         _REGISTRY.clear()

@@ -28,6 +28,7 @@ from ..figures import WaitIntervals
 from .errors import LemlistInvalidIdError, scrub, secret_forms
 from .policy import Call, RetryConfig
 from .ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW, UNPACED, limiter_for
+from .shared_window import redis_url_of
 
 LEMLIST_API = "https://api.lemlist.com/api"
 DEFAULT_TIMEOUT = 30.0
@@ -143,8 +144,10 @@ class LemlistTransport:
         self.wait_intervals = WaitIntervals()
         self._pacing_others: int | None = None  # sharers of the key last logged (``note_pacing``)
 
-    def _apply_connection(self, conn: Any) -> None:
-        """Read the connection once: base URL, key, budget. The key is masked in every Airflow log."""
+    def _apply_connection(self, conn: Any, store_conn: Any = None) -> None:
+        """Read the connection once: base URL, key, budget, shared rate store. The key is masked in every
+        Airflow log. ``store_conn`` is the Redis connection its ``redis_conn_id`` names, when the caller has
+        fetched it already (the async hook, which must not fetch it blocking)."""
         password = conn.password or ""
         if password:
             mask_secret(password)
@@ -168,8 +171,35 @@ class LemlistTransport:
             self.retry_config,
             **{k: cast(extra[k]) for k, cast in overrides.items() if extra.get(k) is not None},
         )
-        self.limiter = limiter_for(self.base_url, password, self.rate_limit, self.rate_window)
+        self.limiter = limiter_for(
+            self.base_url,
+            password,
+            self.rate_limit,
+            self.rate_window,
+            self._rate_store_url(extra, store_conn),
+        )
         self._loaded = True
+
+    def _rate_store_url(self, extra: Mapping, store_conn: Any = None) -> str | None:
+        """The Redis URL of the key's shared send window: extra ``rate_store`` (a ``redis://`` or
+        ``rediss://`` URL) or the connection extra ``redis_conn_id`` names; ``None``: the local store."""
+        url = str(extra.get("rate_store") or "").strip()
+        if url:
+            if not url.startswith(("redis://", "rediss://", "unix://")):
+                raise ValueError(
+                    f"connection '{self._conn_id}': extra rate_store must be a redis:// or rediss:// URL"
+                )
+            return url
+        redis_conn_id = str(extra.get("redis_conn_id") or "").strip()
+        if not redis_conn_id:
+            return None
+        if store_conn is None:
+            from airflow.sdk import BaseHook
+
+            store_conn = BaseHook.get_connection(redis_conn_id)
+        if store_conn.password:
+            mask_secret(store_conn.password)
+        return redis_url_of(store_conn)
 
     def _auth_pair(self) -> tuple[str, str]:
         return (self._login if self.login_required else "", self._password)

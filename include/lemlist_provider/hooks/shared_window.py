@@ -1,0 +1,212 @@
+"""One send window per key shared by every process of the deployment: in Redis, or in a file on this host.
+
+The header-based ``RateLimiter`` only shares what the server says (``X-RateLimit-Remaining``), so eight
+processes guess at each other's pace and a server that keeps a fixed window punishes the guesses. Here the
+processes share the window itself: each request takes a slot in one sliding log of ``amount`` sends per
+``window`` seconds before it goes out. A client-side sliding log of N per W puts at most N requests in ANY
+interval of length W, hence at most N in any fixed or clock-aligned window too: whatever lemlist keeps.
+
+* ``RedisWindow``: the maintained ``limits`` library's moving window (an atomic Lua script) in Redis, for
+  every host of a Celery deployment; ``limits.aio`` for the triggerer's event loop. Short socket timeouts:
+  a slow or stopped Redis costs a request at most a fraction of a second before the gate falls back.
+* ``LocalWindow``: pyrate-limiter's SQLite bucket behind its file lock, for one host with no Redis
+  (LocalExecutor, ``make up``, ``make demo``).
+
+Both are keyed by ``window_id``, a hash of the key and the base URL, never the key itself. ``take`` either
+takes a slot (returns ``(0, count)``, with ``count`` the sends in the window including this one) or says
+how long to wait before trying again; a store that cannot answer raises ``StoreUnavailable``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sqlite3
+import tempfile
+import threading
+import time
+import weakref
+from pathlib import Path
+from typing import Protocol
+
+#: the window the stores keep is the server's budget minus this many slots: one slot absorbs the jitter
+#: between taking a slot and the server counting the request, and clock skew between hosts
+SLACK = 1
+#: both stores stretch the window by this much too: a request may reach lemlist a little later than its slot
+#: was taken (a busy host, a queue at the server), and its slot must not free before lemlist's does.
+#: Measured (docs/rate-limiting.md): 10 ms still let 0.3-0.7 % of requests through early on a 2-core host
+#: running 8 senders and the sandbox; 40 ms none.
+MARGIN_MS = 40
+#: Redis must answer within this many seconds, or the request falls back to the header-based gate
+REDIS_TIMEOUT = 0.25
+#: the local file lock must be had within this many seconds
+LOCAL_LOCK_TIMEOUT = 2.0
+
+
+class StoreUnavailable(Exception):
+    """The shared store did not answer (Redis down or slow, the local file unusable)."""
+
+
+class WindowStore(Protocol):
+    amount: int
+    where: str  # for logs: "redis://host:port/db" or the file, never the key
+
+    def take(self, reserve: int = 0) -> tuple[float, int]:
+        """Take a slot, keeping ``reserve`` more free: ``(0, count)``, or ``(seconds to wait, amount)``."""
+
+    async def atake(self, reserve: int = 0) -> tuple[float, int]:
+        """``take`` without blocking the event loop."""
+
+
+def window_id(base_url: str, secret: str | None) -> str:
+    """The window's name: a hash of the base URL and the key (the key is never stored or logged)."""
+    return hashlib.sha256(f"{base_url.rstrip('/')}\n{secret or ''}".encode()).hexdigest()[:24]
+
+
+def redis_url_of(conn) -> str:
+    """``redis://[:password@]host:port/db`` of an Airflow Redis connection (``extra.db``, default 0)."""
+    extra = conn.extra_dejson or {}
+    auth = f":{conn.password}@" if conn.password else ""
+    scheme = "rediss" if str(extra.get("ssl", "")).lower() in ("1", "true") else "redis"
+    db = extra.get("db", conn.schema or 0) or 0
+    return f"{scheme}://{auth}{conn.host or 'localhost'}:{conn.port or 6379}/{db}"
+
+
+def _safe_where(url: str) -> str:
+    """The Redis URL without its password, for logs."""
+    head, _, tail = url.rpartition("@")
+    return f"{url.split('://', 1)[0]}://{tail}" if head else url
+
+
+class RedisWindow:
+    """``limits``' moving window of ``amount`` sends per ``window`` seconds in Redis, checked with a margin.
+
+    limits' atomic acquire takes whole seconds (its key expiry), so the margin is a read of the same log
+    over ``window + MARGIN`` first (``get_moving_window``): a slot is only taken once the log has room
+    over the stretched window too. The read and the atomic acquire are two calls; processes that race
+    between them are still held to ``amount`` per ``window`` by the acquire.
+    """
+
+    def __init__(self, url: str, wid: str, amount: int, window: float) -> None:
+        from limits import RateLimitItemPerSecond
+        from limits.storage import RedisStorage
+        from limits.strategies import MovingWindowRateLimiter
+
+        self.amount, self.where, self._url, self._wid = amount, _safe_where(url), url, wid
+        self._item = RateLimitItemPerSecond(amount, max(1, round(window)))
+        self._key = self._item.key_for(wid)
+        self._span = window + MARGIN_MS / 1000.0
+        self._options = {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT}
+        self._storage = RedisStorage(url, key_prefix="lemlist_rate", **self._options)
+        self._sync = MovingWindowRateLimiter(self._storage)
+        # event loop -> limits.aio (storage, limiter): connections belong to one loop
+        self._aio: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        import redis
+        from limits.errors import StorageError
+
+        return (redis.RedisError, OSError, StorageError, asyncio.TimeoutError)
+
+    def _full(self, oldest: float, count: int, reserve: int) -> float:
+        """Seconds until the stretched window has room for one more beside ``reserve`` (0: it has)."""
+        if count + reserve < self.amount:
+            return 0.0
+        return max(0.002, oldest + self._span - time.time())
+
+    def take(self, reserve: int = 0) -> tuple[float, int]:
+        try:
+            oldest, count = self._storage.get_moving_window(self._key, self.amount, self._span)
+            wait = self._full(oldest, count, reserve)
+            if wait:
+                return wait, self.amount
+            if self._sync.hit(self._item, self._wid):
+                return 0.0, count + 1
+            return 0.005, self.amount
+        except self._errors() as exc:
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from None
+
+    def _aio_pair(self):
+        loop = asyncio.get_running_loop()
+        pair = self._aio.get(loop)
+        if pair is None:
+            from limits.aio.storage import RedisStorage
+            from limits.aio.strategies import MovingWindowRateLimiter
+
+            url = "async+" + self._url
+            storage = RedisStorage(url, implementation="redispy", key_prefix="lemlist_rate", **self._options)
+            pair = self._aio[loop] = (storage, MovingWindowRateLimiter(storage))
+        return pair
+
+    async def atake(self, reserve: int = 0) -> tuple[float, int]:
+        try:
+            storage, limiter = self._aio_pair()
+            oldest, count = await storage.get_moving_window(self._key, self.amount, self._span)
+            wait = self._full(oldest, count, reserve)
+            if wait:
+                return wait, self.amount
+            if await limiter.hit(self._item, self._wid):
+                return 0.0, count + 1
+            return 0.005, self.amount
+        except self._errors() as exc:
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from None
+
+
+def local_store_path(directory: str, wid: str) -> Path:
+    """The SQLite file of one window: ``<directory>/<window id>.sqlite`` (``directory`` empty: the temp dir)."""
+    folder = (
+        Path(directory).expanduser() if directory else Path(tempfile.gettempdir()) / "lemlist-rate-windows"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{wid}.sqlite"
+
+
+class LocalWindow:
+    """pyrate-limiter's SQLite sliding log behind its file lock: every process on this host, one window."""
+
+    _leak_every = 64
+
+    def __init__(self, path: Path, amount: int, window: float) -> None:
+        from pyrate_limiter import Rate, SQLiteBucket
+
+        self.amount, self.where = amount, str(path)
+        self._interval = int(window * 1000) + MARGIN_MS
+        self._rate = Rate
+        self._thread_lock = threading.Lock()  # the file lock is per thread; one sqlite connection is not
+        self._puts = 0
+        try:
+            self._bucket = SQLiteBucket.init_from_file(
+                [Rate(amount, self._interval)], table="send_window", db_path=str(path), use_file_lock=True
+            )
+            self._bucket.lock.timeout = LOCAL_LOCK_TIMEOUT
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from None
+
+    def take(self, reserve: int = 0) -> tuple[float, int]:
+        from filelock import Timeout
+        from pyrate_limiter import RateItem
+
+        bucket = self._bucket
+        try:
+            with self._thread_lock, bucket.lock:
+                # the cap may shrink for senders outside the deployment; the log itself stays one log
+                bucket.rates = [self._rate(max(1, self.amount - reserve), self._interval)]
+                now = bucket.now()
+                item = RateItem("send", now)
+                if not bucket.put(item):
+                    wait_ms = bucket.waiting(item)
+                    return max(0.002, wait_ms / 1000.0 if wait_ms > 0 else 0.01), self.amount
+                self._puts += 1
+                if self._puts % self._leak_every == 0:
+                    bucket.leak(now)
+                cur = bucket.conn.execute(
+                    "SELECT COUNT(*) FROM send_window WHERE item_timestamp > ?", (now - self._interval,)
+                )
+                count = cur.fetchone()[0]
+                cur.close()
+                return 0.0, count
+        except (sqlite3.Error, OSError, Timeout) as exc:
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from None
+
+    async def atake(self, reserve: int = 0) -> tuple[float, int]:
+        return await asyncio.to_thread(self.take, reserve)

@@ -1,0 +1,212 @@
+"""The key's shared send window, against the real sandbox over HTTP, on each kind of window lemlist may keep.
+
+Several processes share one key: with the local store (the default: a SQLite file on this host) and with
+Redis (127.0.0.1:6379, db 5) the sandbox answers no 429 whether its window slides, is fixed from the first
+request or fixed to the clock. Then the faults: Redis down (a closed port), slow (a relay that holds every
+answer), and back (the relay resumes): calls succeed, the fallback is logged once, and the gate goes back to
+the shared window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+import uuid
+
+import pytest
+from rate_senders import run_senders
+
+from lemlist_dev.tcp_relay import TcpRelay
+from lemlist_provider.hooks.async_lemlist import LemlistAsyncHook
+from lemlist_provider.hooks.lemlist import LemlistHook
+from lemlist_provider.hooks.ratelimit import RateLimiter
+from lemlist_provider.hooks.shared_gate import LayeredGate
+from lemlist_provider.hooks.shared_window import window_id
+from lemlist_sandbox import SandboxServer
+from lemlist_sandbox.ratelimit import WINDOW_KINDS
+
+REDIS = ("127.0.0.1", 6379)
+REDIS_DB = 5
+PROCS, CALLS = 4, 30  # 120 requests: six windows' worth at 20 per 2 s, started together
+
+
+def _redis_client():
+    import redis
+
+    return redis.Redis(*REDIS, db=REDIS_DB, socket_timeout=1, socket_connect_timeout=1)
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> str:
+    try:
+        _redis_client().ping()
+    except Exception as exc:
+        pytest.skip(f"needs Redis on {REDIS[0]}:{REDIS[1]} (db {REDIS_DB}) for the shared window: {exc}")
+    return f"redis://{REDIS[0]}:{REDIS[1]}/{REDIS_DB}"
+
+
+@pytest.fixture(scope="module")
+def kind_sandbox():
+    """One sandbox in a process of its own; each test sets the window kind it plays."""
+    with SandboxServer(seed="empty", in_process=False) as server:
+        yield server
+
+
+def _new_key(server: SandboxServer, kind: str) -> str:
+    server.set_faults(rate_window_kind=kind, rate_limit=20, rate_window=2.0)
+    key = f"shared-{uuid.uuid4().hex[:10]}"
+    server.create_team(key)
+    return key
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _window_entries(base_url: str, key: str) -> int:
+    """How many sends Redis holds in the key's window (its list, whichever limits key names it)."""
+    client = _redis_client()
+    wid = window_id(base_url, key)
+    return sum(client.llen(name) for name in client.scan_iter(f"lemlist_rate*{wid}*"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", WINDOW_KINDS)
+def test_processes_sharing_a_key_through_the_local_store_see_no_429(kind_sandbox, kind, tmp_path):
+    key = _new_key(kind_sandbox, kind)
+    before = kind_sandbox.stats()["rate_limited_429"]
+    run = run_senders(
+        kind_sandbox.base_url,
+        key,
+        PROCS,
+        CALLS,
+        env={"AIRFLOW__LEMLIST__LOCAL_RATE_STORE_DIR": str(tmp_path)},
+    )
+    assert run["failures"] == 0 and run["shared"] == [True] * PROCS
+    assert run["rate_limited"] == 0
+    assert kind_sandbox.stats()["rate_limited_429"] == before
+    # one window file for the key, named by a hash: the key itself is in no file name
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert f"{window_id(kind_sandbox.base_url, key)}.sqlite" in files
+    assert not any(key in name for name in files)
+    # and the processes used the budget: 120 calls at 19 per 2.04 s take about 11.5 s
+    assert run["seconds"] < PROCS * CALLS / 10 * 1.3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", WINDOW_KINDS)
+def test_processes_sharing_a_key_through_redis_see_no_429(kind_sandbox, kind, redis_url):
+    key = _new_key(kind_sandbox, kind)
+    before = kind_sandbox.stats()["rate_limited_429"]
+    env = {"AIRFLOW__LEMLIST__LOCAL_RATE_STORE": "False"}  # Redis is the only shared store
+    run = run_senders(kind_sandbox.base_url, key, PROCS, CALLS, extra={"rate_store": redis_url}, env=env)
+    assert run["failures"] == 0 and run["shared"] == [True] * PROCS
+    assert run["rate_limited"] == 0
+    assert kind_sandbox.stats()["rate_limited_429"] == before
+    assert _window_entries(kind_sandbox.base_url, key) > 0
+    assert run["seconds"] < PROCS * CALLS / 10 * 1.3
+
+
+def test_the_header_limiter_alone_when_the_local_store_is_off(sandbox, team_key, make_conn, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__LEMLIST__LOCAL_RATE_STORE", "False")
+    hook = LemlistHook(make_conn(sandbox.base_url, team_key))
+    hook.get_conn()
+    assert type(hook.limiter) is RateLimiter
+
+
+def test_a_rate_store_that_is_not_a_redis_url_is_refused(sandbox, team_key, make_conn):
+    hook = LemlistHook(make_conn(sandbox.base_url, team_key, rate_store="http://127.0.0.1:6379"))
+    with pytest.raises(ValueError, match="rate_store must be a redis:// or rediss:// URL"):
+        hook.get_conn()
+
+
+def test_redis_named_by_a_connection_id(sandbox, team_key, make_conn, redis_url, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_LIMITER_REDIS", f"redis://{REDIS[0]}:{REDIS[1]}/?db={REDIS_DB}")
+    hook = LemlistHook(make_conn(sandbox.base_url, team_key, redis_conn_id="limiter_redis"))
+    for _ in range(3):
+        hook.get_team()
+    assert isinstance(hook.limiter, LayeredGate) and hook.limiter.shared
+    assert hook.limiter.where.startswith("redis://127.0.0.1:6379/")
+    assert _window_entries(sandbox.base_url, team_key) == 3
+
+
+def _calls(hook: LemlistHook, n: int) -> list[float]:
+    took = []
+    for _ in range(n):
+        started = time.monotonic()
+        hook.get_team()
+        took.append(time.monotonic() - started)
+    return took
+
+
+def test_redis_down_falls_back_to_the_headers_at_once(sandbox, team_key, make_conn, caplog):
+    url = f"redis://127.0.0.1:{_closed_port()}/{REDIS_DB}"
+    hook = LemlistHook(make_conn(sandbox.base_url, team_key, rate_store=url))
+    before = sandbox.stats()["rate_limited_429"]
+    with caplog.at_level(logging.WARNING):
+        took = _calls(hook, 30)
+    gate = hook.limiter
+    assert isinstance(gate, LayeredGate) and not gate.shared and gate.fallbacks == 1
+    warnings = [r for r in caplog.records if "rate store" in r.getMessage() and r.levelno == logging.WARNING]
+    assert len(warnings) == 1  # one WARNING per outage, not one per request
+    assert "headers alone" in warnings[0].getMessage()
+    assert took[0] < 1.0  # the first call did not hang on the store
+    assert sandbox.stats()["rate_limited_429"] == before  # the header-based limiter paced the calls
+
+
+def test_redis_slow_falls_back_and_calls_succeed(sandbox, team_key, make_conn, redis_url, caplog):
+    with TcpRelay(REDIS) as relay:
+        relay.delay = 1.0  # well past the store's socket timeout
+        url = f"redis://127.0.0.1:{relay.port}/{REDIS_DB}"
+        hook = LemlistHook(make_conn(sandbox.base_url, team_key, rate_store=url))
+        with caplog.at_level(logging.WARNING):
+            took = _calls(hook, 10)
+    assert not hook.limiter.shared and hook.limiter.fallbacks == 1
+    assert any("rate store" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+    assert max(took) < 2.0  # a slow store costs a call its socket timeout, never Redis's delay each time
+
+
+def test_redis_back_returns_to_the_shared_window(sandbox, team_key, make_conn, redis_url, caplog):
+    relay = TcpRelay(REDIS).start()
+    try:
+        url = f"redis://127.0.0.1:{relay.port}/{REDIS_DB}"
+        hook = LemlistHook(make_conn(sandbox.base_url, team_key, rate_store=url))
+        _calls(hook, 3)
+        gate = hook.limiter
+        gate.retry_store_after = 0.5
+        assert gate.shared and _window_entries(sandbox.base_url, team_key) == 3
+        relay.stop()  # Redis "stopped"
+        with caplog.at_level(logging.INFO):
+            _calls(hook, 5)
+            assert not gate.shared and gate.fallbacks == 1
+            relay.resume()  # and back on the same port
+            time.sleep(0.6)
+            _calls(hook, 5)
+        assert gate.shared
+        assert _window_entries(sandbox.base_url, team_key) >= 4  # slots taken in Redis again
+        assert any("is back" in r.getMessage() for r in caplog.records)
+    finally:
+        relay.stop()
+    assert hook.metrics()["failures"] == 0
+
+
+def test_the_async_hook_takes_its_slots_from_redis(sandbox, team_key, make_conn, redis_url):
+    conn_id = make_conn(sandbox.base_url, team_key, rate_store=redis_url)
+    before = sandbox.stats()["rate_limited_429"]
+
+    async def main():
+        async with LemlistAsyncHook(conn_id) as hook:
+            await asyncio.gather(*(hook.get_team() for _ in range(25)))
+            return hook.limiter, hook.metrics(), _window_entries(sandbox.base_url, team_key)
+
+    started = time.monotonic()
+    gate, metrics, entries = asyncio.run(main())
+    assert isinstance(gate, LayeredGate) and gate.shared
+    assert metrics["rate_limited"] == 0 and sandbox.stats()["rate_limited_429"] == before
+    # 25 sends at 19 per window: the last 6 waited for the first slots to free, and are in Redis
+    assert time.monotonic() - started >= 2.0
+    assert entries >= 6
