@@ -55,7 +55,7 @@ up: install
 	$(PY) -m lemlist_dev.up $(UP_ARGS)
 
 bench: install airflow-db
-	$(PY) bench/run.py $(BENCH)
+	$(PY) -m bench.run $(BENCH)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -10,10 +10,10 @@ import sys
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "include"))
+from lemlist_sandbox import SandboxServer, connection_json
 
-from lemlist_sandbox import SandboxServer, connection_json  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 PYTHON = (
     str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable

@@ -27,7 +27,6 @@ def _worker(mode: str, base_url: str, key: str, url: str, size: int, out: str) -
     """Runs in a child process: download ``url`` and print peak RSS before/after (KiB) as JSON."""
     import resource
 
-    sys.path.insert(0, str(ROOT / "include"))
     os.environ["AIRFLOW_CONN_LEMLIST_DEFAULT"] = json.dumps(
         {
             "conn_type": "lemlist",
@@ -60,7 +59,7 @@ def _worker(mode: str, base_url: str, key: str, url: str, size: int, out: str) -
 def _measure(mode: str, base_url: str, key: str, url: str, size: int, out: Path) -> dict:
     proc = subprocess.run(
         [sys.executable, __file__, "--worker", mode, base_url, key, url, str(size), str(out)],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT / "include")},
+        capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     if proc.returncode != 0:
         raise RuntimeError(f"{mode} worker failed: {proc.stderr[-2000:]}")
@@ -72,9 +71,7 @@ def _measure(mode: str, base_url: str, key: str, url: str, size: int, out: Path)
 
 
 def export_stream() -> dict:
-    from _sandbox_proc import SandboxProcess
-
-    sys.path.insert(0, str(ROOT / "include"))
+    from bench._sandbox_proc import SandboxProcess
     from lemlist_sandbox.routes.exports import SYNTHETIC_ROW_BYTES
 
     with SandboxProcess(rate_limit=20) as sandbox:

@@ -18,17 +18,15 @@ import csv
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench._sandbox_proc import PYTHON, SandboxProcess
 
-from _sandbox_proc import PYTHON, SandboxProcess  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _write_leads(path: Path, count: int, prefix: str) -> None:

@@ -10,15 +10,12 @@ from __future__ import annotations
 import base64
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "include"))
 os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parents[1] / ".airflow"))
 
-from _sandbox_proc import SandboxProcess, lemlist_conn_env  # noqa: E402
+from bench._sandbox_proc import SandboxProcess, lemlist_conn_env
 
 N = 3000
 ROUNDS = 3

@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 import aiohttp
-from _sandbox_proc import SandboxProcess
+
+from bench._sandbox_proc import SandboxProcess
 
 REQUESTS = 4000
 CONCURRENCY = 16

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,9 +24,7 @@ OVERLAP = 50_000
 
 
 def unsubscribe_sync() -> dict:
-    from _sandbox_proc import SandboxProcess
-
-    sys.path.insert(0, str(ROOT / "include"))
+    from bench._sandbox_proc import SandboxProcess
     from lemlist_provider.unsubscribes import CsvSuppressionStore, SyncOptions, run_sync
 
     with SandboxProcess(rate_limit=20) as sandbox:

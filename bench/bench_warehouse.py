@@ -58,8 +58,7 @@ def _run(env: dict, start: datetime, end: datetime) -> dict:
 
 
 def warehouse_activities() -> dict:
-    from _sandbox_proc import SandboxProcess
-
+    from bench._sandbox_proc import SandboxProcess
     from lemlist_sandbox import connection_json
 
     with SandboxProcess(rate_limit=20) as sandbox, tempfile.TemporaryDirectory() as tmp:

@@ -32,10 +32,8 @@ import aiohttp
 import psutil
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from integration.services import fresh_postgres_database, postgres_problem  # noqa: E402
-
 from lemlist_dev.deployment import LemlistTarget, LocalAirflow
+from lemlist_dev.services import fresh_postgres_database, postgres_problem
 from lemlist_sandbox import DEMO_KEY, SandboxServer
 
 EVENTS = 3000

@@ -4,13 +4,13 @@ Every ``bench/bench_*.py`` module exposes ``BENCHMARKS: dict[str, Callable[[], d
 returns a dict with at least ``figures`` (raw measurements), ``ratio`` (the headline figure, measured
 against a baseline run in the same process), ``target`` (a string such as ">= 0.95") and ``passed``.
 
-    python bench/run.py                 # all
-    python bench/run.py rate_single     # only these names
+    python -m bench.run                 # all (from the project folder; `make bench`)
+    python -m bench.run rate_single     # only these names
 """
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import sys
 import time
@@ -24,10 +24,7 @@ RESULTS = HERE / "results.json"
 def discover() -> dict:
     found = {}
     for path in sorted(HERE.glob("bench_*.py")):
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.path.insert(0, str(HERE))
-        spec.loader.exec_module(module)
+        module = importlib.import_module(f"bench.{path.stem}")
         found.update(getattr(module, "BENCHMARKS", {}))
     return found
 

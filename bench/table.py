@@ -1,4 +1,4 @@
-"""Print ``bench/results.json`` as the Markdown table the README shows: ``python bench/table.py``."""
+"""Print ``bench/results.json`` as the Markdown table the README shows: ``python -m bench.table``."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from events_support import NO_LEMLIST
 from fastapi.testclient import TestClient
-from integration.services import fresh_postgres_database, postgres_problem
+from lemlist_dev.services import fresh_postgres_database, postgres_problem
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import sessionmaker
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from integration.services import fresh_postgres_database, postgres_problem
+from lemlist_dev.services import fresh_postgres_database, postgres_problem
 from sqlalchemy import create_engine, insert
 from sqlalchemy.orm import sessionmaker
 

@@ -1,6 +1,6 @@
 """Fixtures of the warehouse tests: a sandbox with a history, and a warehouse on SQLite or PostgreSQL.
 
-PostgreSQL is the machine's server (``integration/services.py``: 127.0.0.1:5432, trust auth); each test
+PostgreSQL is the machine's server (``lemlist_dev/services.py``: 127.0.0.1:5432, trust auth); each test
 module gets a database of its own, dropped afterwards. Without the server, the PostgreSQL cases skip and say why.
 """
 
@@ -10,7 +10,7 @@ import json
 import uuid
 
 import pytest
-from integration.services import PG_HOST, PG_PORT, PG_USER, fresh_postgres_database, postgres_problem
+from lemlist_dev.services import PG_HOST, PG_PORT, PG_USER, fresh_postgres_database, postgres_problem
 from warehouse_compare import END
 
 from lemlist_sandbox import SandboxServer

@@ -1,4 +1,5 @@
-"""The machine's PostgreSQL and Redis, for the production-shape tests; skip clearly when they are absent."""
+"""The machine's PostgreSQL and Redis, for the production-shape tests and benchmarks: whether they answer
+(a reason when not, so tests skip clearly), and fresh databases on them."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-import pytest
 
 PG_HOST = os.environ.get("LEMLIST_IT_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("LEMLIST_IT_PG_PORT", "5432"))
@@ -44,6 +43,8 @@ def redis_problem() -> str | None:
 
 
 def require_postgres_and_redis() -> None:
+    import pytest
+
     problems = [p for p in (postgres_problem(), redis_problem()) if p]
     if problems:
         pytest.skip("production-shape test needs PostgreSQL and Redis: " + "; ".join(problems))
