@@ -34,6 +34,23 @@ ROWS = {
     "enrichment": ("1,000 enrichments: ideal requests ÷ requests used", []),
     "export_stream": ("200 MB export download: peak RSS growth ÷ file size", []),
     "unsubscribe_sync": ("100,000 entries each side", []),
+    "warehouse_activities": (
+        "100,000 activities into an empty SQLite warehouse at 20/2 s: rows/s ÷ 1,000",
+        ["request_efficiency", "rows_per_second", "peak_rss_growth_mb", "incremental_hour"],
+    ),
+    "webhook_receiver": (
+        "3,000 webhook events into the API server (SQLite): events/s ÷ 200",
+        ["events_per_second", "p99_ms"],
+    ),
+    "webhook_receiver_postgres": ("the same on PostgreSQL", ["events_per_second", "p99_ms"]),
+    "webhook_emit_to_run": (
+        "sandbox emits an unsubscribe → the DAG run that handles it ends: p99 s ÷ 30",
+        ["to_run_queued_p50_s", "to_run_queued_p99_s", "to_run_done_p50_s", "to_run_done_p99_s"],
+    ),
+    "sandbox_fuzz": (
+        "schemathesis over lemlist's spec: operations, cases, server errors",
+        ["operations", "cases", "failures"],
+    ),
 }
 
 

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from events_support import NO_LEMLIST
 from fastapi.testclient import TestClient
-from lemlist_dev.services import fresh_postgres_database, postgres_problem
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import sessionmaker
 
 from lemlist_dev.deployment import LocalAirflow
+from lemlist_dev.services import fresh_postgres_database, postgres_problem
 from lemlist_provider.events.receiver import create_app, get_store
 from lemlist_provider.events.store import EventStore, events_table
 

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from lemlist_dev.services import fresh_postgres_database, fresh_redis_url, require_postgres_and_redis
 from lemlist_sandbox import SandboxServer
 from lemlist_sandbox.seed import add_campaign
-
-from lemlist_dev.services import fresh_postgres_database, fresh_redis_url, require_postgres_and_redis
 
 DAG_ID = "lemlist_lead_import"
 POOL_SLOTS = 4

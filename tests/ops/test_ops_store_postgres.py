@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from lemlist_dev.services import fresh_postgres_database, postgres_problem
 from sqlalchemy import create_engine, insert
 from sqlalchemy.orm import sessionmaker
 
+from lemlist_dev.services import fresh_postgres_database, postgres_problem
 from lemlist_provider.ops.store import OpsStore, calls_table, row_of
 
 

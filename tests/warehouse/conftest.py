@@ -10,9 +10,9 @@ import json
 import uuid
 
 import pytest
-from lemlist_dev.services import PG_HOST, PG_PORT, PG_USER, fresh_postgres_database, postgres_problem
 from warehouse_compare import END
 
+from lemlist_dev.services import PG_HOST, PG_PORT, PG_USER, fresh_postgres_database, postgres_problem
 from lemlist_sandbox import SandboxServer
 from lemlist_sandbox import connection_json as lemlist_conn_uri
 

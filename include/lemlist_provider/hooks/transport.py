@@ -234,8 +234,10 @@ class LemlistTransport:
     def note_pacing(self, gate: Any) -> None:
         """Log the pacing when the number of processes sharing the key changes: that is when a task slows
         down (or speeds up) for reasons outside it. Reads the gate's estimate (``sharers``, ``quota`` per
-        ``window``) where the gate has one; a gate without it (unpaced, another limiter) logs nothing."""
-        sharers, quota, window = (getattr(gate, name, None) for name in ("sharers", "quota", "window"))
+        ``window``) where the gate has one (a layered gate's is its header-based layer's, which reads every
+        answer); a gate without it (unpaced, another limiter) logs nothing."""
+        estimate = getattr(gate, "header", gate)
+        sharers, quota, window = (getattr(estimate, name, None) for name in ("sharers", "quota", "window"))
         if not isinstance(sharers, int | float) or not isinstance(quota, int) or not window:
             return
         others = max(0, round(sharers) - 1)
