@@ -5,7 +5,8 @@
 * Layer 2, the header-based ``RateLimiter``: it still reads every answer. A 429 pauses the process for
   ``Retry-After`` before it takes another slot, and the server's count minus the shared window's count is
   what senders outside the deployment use (another tool with the same key): the gate keeps that many slots
-  of the shared window free. It also keeps learning its quota, so that a fallback starts from a fair share.
+  of the shared window free (``OutsideReserve``, its state kept in the store so every process leaves the
+  same room). It also keeps learning its quota, so that a fallback starts from a fair share.
 * The store cannot answer (Redis stopped or slow, the file unusable): the request falls back to the
   header-based limiter at once, with one WARNING per outage and the Stats counter
   ``lemlist.rate_store.fallback``; the store is tried again after ``retry_store_after`` seconds, and the
