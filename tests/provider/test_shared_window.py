@@ -230,7 +230,16 @@ def test_the_outside_reserve_grows_fast_to_an_outside_senders_use_then_decays_sl
     assert rule.value(state) == 0
     # nobody outside: samples of 0 change nothing
     assert rule.sampled(state, 0) is None
-    # the outside sender got the slot of slack: the slow start triples what it showed
+    # one sample showing an outside request is noise until they keep showing for a quarter window
+    state = rule.sampled(state, 1)
+    assert rule.value(state) == 0
+    clock.now += 0.2
+    state = rule.sampled(state, 0)  # gone again: noise
+    clock.now += 0.4
+    state = rule.sampled(state, 1) or state
+    assert rule.value(state) == 0
+    clock.now += 0.6
+    # the outside sender keeps getting the slot of slack: the slow start triples what it showed
     state = rule.sampled(state, 1)
     assert rule.value(state) == 2
     clock.now += 1.0
@@ -268,8 +277,8 @@ def test_the_reserve_is_shared_through_the_local_store(tmp_path):
     path = local_store_path(str(tmp_path), "reserve-test")
     first, second = LocalWindow(path, 19, 2.0), LocalWindow(path, 19, 2.0)
     assert first.read_reserve() is None
-    first.write_reserve((6, 1234.5, 0.0))
-    assert second.read_reserve() == (6, 1234.5, 0.0)
+    first.write_reserve((6, 1234.5, 0.0, 0.0))
+    assert second.read_reserve() == (6, 1234.5, 0.0, 0.0)
     # the reserve keeps the window's slots free: 19 - 6 = 13 takes, then a wait
     takes = [second.take(6) for _ in range(14)]
     assert [pause for pause, _ in takes[:13]] == [0.0] * 13 and takes[13][0] > 0
@@ -281,5 +290,5 @@ def test_the_reserve_is_shared_through_redis(redis_url):
     wid = f"reserve-{uuid.uuid4().hex}"
     first, second = RedisWindow(redis_url, wid, 19, 2.0), RedisWindow(redis_url, wid, 19, 2.0)
     assert first.read_reserve() is None
-    first.write_reserve((6, 1234.5, 1.0))
-    assert second.read_reserve() == (6, 1234.5, 1.0)
+    first.write_reserve((6, 1234.5, 1.0, 0.0))
+    assert second.read_reserve() == (6, 1234.5, 1.0, 0.0)

@@ -33,8 +33,9 @@ FALLBACK_METRIC = "lemlist.rate_store.fallback"
 
 
 #: the reserve's state as the store keeps it: (level, when it was last raised or confirmed in
-#: ``time.time`` seconds, 1.0 while it is still in its first growth else 0.0)
-ReserveState = tuple[int, float, float]
+#: ``time.time`` seconds, 1.0 while it is still in its first growth else 0.0, since when samples have
+#: shown outside requests while the level was 0 (0.0: not now))
+ReserveState = tuple[int, float, float, float]
 
 
 class OutsideReserve:
@@ -49,6 +50,9 @@ class OutsideReserve:
     reserve, so an outside sender that wants more than ``level`` uses that slot too and shows
     ``excess > level``:
 
+    * with no reserve yet, outside requests must keep showing for ``persist`` windows first: a single
+      sample can be off by several slots (processes that took their slots after ours reached the server
+      before it), and that noise must not cost the deployment slots when nobody else sends;
     * then the level grows to what the sample showed, at first (a "slow start", until the first decay) to
       ``start_factor`` times that minus one: about two windows from nothing to a 3 req/s sender's 6 or 7,
       refusing it only a few times; after the first decay to the sample itself (no overshoot);
@@ -60,7 +64,9 @@ class OutsideReserve:
 
     start_factor = 3
     hold = 5.0
-    empty: ReserveState = (0, 0.0, 1.0)
+    #: windows samples must keep showing outside requests before a reserve of 0 grows
+    persist = 0.25
+    empty: ReserveState = (0, 0.0, 1.0, 0.0)
 
     def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.time) -> None:
         self.cap = max(0, limit - 2)  # the deployment always keeps a slot
@@ -68,11 +74,11 @@ class OutsideReserve:
         self._clock = clock
 
     def _decayed(self, state: ReserveState | None) -> ReserveState:
-        level, kept_at, starting = state or self.empty
+        level, kept_at, starting, over_since = state or self.empty
         steps = int((self._clock() - kept_at) // (self.hold * self.window)) if level else 0
         if steps <= 0:
-            return level, kept_at, starting
-        return max(0, level - steps), kept_at + steps * self.hold * self.window, 0.0
+            return level, kept_at, starting, over_since
+        return max(0, level - steps), kept_at + steps * self.hold * self.window, 0.0, 0.0
 
     def value(self, state: ReserveState | None) -> int:
         """The reserve now (decayed by one slot per ``hold`` windows without a confirming sample)."""
@@ -80,20 +86,31 @@ class OutsideReserve:
 
     def sampled(self, state: ReserveState | None, excess: int) -> ReserveState | None:
         """The state after a sample of ``excess`` outside requests in the server's window (``None``: as is)."""
-        level, _, starting = self._decayed(state)
+        now = self._clock()
+        level, kept_at, starting, over_since = self._decayed(state)
+        if not level:
+            # a single sample can be off by several slots (processes that took their slots after ours
+            # reached the server before it): with no reserve yet, only outside requests that keep
+            # showing for a while start one
+            if excess <= 0:
+                return (level, kept_at, starting, 0.0) if over_since else None
+            if not over_since:
+                return level, kept_at, starting, now
+            if now - over_since < self.persist * self.window:
+                return None
         if excess > level:
             return self._raised(max(excess, excess * self.start_factor - 1) if starting else excess, starting)
         if excess == level and level:
-            return level, self._clock(), starting
+            return level, now, starting, 0.0
         return None
 
     def rejected(self, state: ReserveState | None) -> ReserveState:
         """The state after a 429 the deployment got while the shared window had room for the request."""
-        level, _, starting = self._decayed(state)
+        level, _, starting, _ = self._decayed(state)
         return self._raised(level + 1, starting)
 
     def _raised(self, level: int, starting: float) -> ReserveState:
-        return min(self.cap, level), self._clock(), starting
+        return min(self.cap, level), self._clock(), starting, 0.0
 
 
 class LayeredGate:

@@ -75,7 +75,7 @@ def _decode_reserve(raw) -> tuple | None:
         return None
     try:
         level, *times = (raw.decode() if isinstance(raw, bytes) else str(raw)).split(",")
-        return (int(level), *(float(t) for t in times)) if len(times) == 2 else None
+        return (int(level), *(float(t) for t in times)) if len(times) == 3 else None
     except ValueError:
         return None  # a value this version did not write: start again from no reserve
 
