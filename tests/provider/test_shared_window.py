@@ -22,7 +22,7 @@ from lemlist_dev.tcp_relay import TcpRelay
 from lemlist_provider.hooks.async_lemlist import LemlistAsyncHook
 from lemlist_provider.hooks.lemlist import LemlistHook
 from lemlist_provider.hooks.ratelimit import RateLimiter
-from lemlist_provider.hooks.shared_gate import LayeredGate
+from lemlist_provider.hooks.shared_gate import LayeredGate, OutsideReserve
 from lemlist_provider.hooks.shared_window import window_id
 from lemlist_sandbox import SandboxServer
 from lemlist_sandbox.ratelimit import WINDOW_KINDS
@@ -68,10 +68,12 @@ def _closed_port() -> int:
 
 
 def _window_entries(base_url: str, key: str) -> int:
-    """How many sends Redis holds in the key's window (its list, whichever limits key names it)."""
+    """How many sends Redis holds in the key's window (its list, whichever limits key names it; the
+    outside reserve beside it is a string)."""
     client = _redis_client()
     wid = window_id(base_url, key)
-    return sum(client.llen(name) for name in client.scan_iter(f"lemlist_rate*{wid}*"))
+    names = client.scan_iter(f"lemlist_rate*{wid}*")
+    return sum(client.llen(name) for name in names if client.type(name) == b"list")
 
 
 @pytest.mark.slow
@@ -210,3 +212,83 @@ def test_the_async_hook_takes_its_slots_from_redis(sandbox, team_key, make_conn,
     # 25 sends at 19 per window: the last 6 waited for the first slots to free, and are in Redis
     assert time.monotonic() - started >= 2.0
     assert entries >= 6
+
+
+# -- the reserve for senders outside the deployment (a pure rule over the store's state, fake clock) ----------
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_outside_reserve_grows_fast_to_an_outside_senders_use_then_decays_slowly():
+    clock = _Clock()
+    rule = OutsideReserve(20, 2.0, clock=clock)
+    state = None
+    assert rule.value(state) == 0
+    # nobody outside: samples of 0 change nothing
+    assert rule.sampled(state, 0) is None
+    # one sample showing an outside request is noise until they keep showing for a quarter window
+    state = rule.sampled(state, 1)
+    assert rule.value(state) == 0
+    clock.now += 0.2
+    state = rule.sampled(state, 0)  # gone again: noise
+    clock.now += 0.4
+    state = rule.sampled(state, 1) or state
+    assert rule.value(state) == 0
+    clock.now += 0.6
+    # the outside sender keeps getting the slot of slack: the slow start triples what it showed
+    state = rule.sampled(state, 1)
+    assert rule.value(state) == 2
+    clock.now += 1.0
+    state = rule.sampled(state, 3)  # it used the room it was left, and the slack again
+    assert rule.value(state) == 8
+    # a steady sender at 6 or 7 per window: smaller samples keep the level; equal ones confirm it
+    for _ in range(20):
+        clock.now += 1.0
+        state = rule.sampled(state, 8 if _ % 4 == 0 else 6) or state
+    assert rule.value(state) == 8
+    # it stops: one slot back per `hold` windows (10 s) without a confirming sample, and the slow start ends
+    clock.now += 10.0
+    assert rule.value(state) == 7
+    clock.now += 30.0
+    assert rule.value(state) == 4
+    state = rule.sampled(state, 5)  # after the first decay a raise goes to the sample, no overshoot
+    assert rule.value(state) == 5
+    clock.now += 200.0
+    assert rule.value(state) == 0
+
+
+def test_a_429_with_a_healthy_store_raises_the_reserve_by_one_and_it_never_takes_the_whole_window():
+    clock = _Clock()
+    rule = OutsideReserve(20, 2.0, clock=clock)
+    state = rule.rejected(None)
+    assert rule.value(state) == 1
+    state = rule.rejected(state)
+    assert rule.value(state) == 2
+    assert rule.value(rule.sampled(state, 50)) == 18  # the deployment always keeps a slot of its own
+
+
+def test_the_reserve_is_shared_through_the_local_store(tmp_path):
+    from lemlist_provider.hooks.shared_window import LocalWindow, local_store_path
+
+    path = local_store_path(str(tmp_path), "reserve-test")
+    first, second = LocalWindow(path, 19, 2.0), LocalWindow(path, 19, 2.0)
+    assert first.read_reserve() is None
+    first.write_reserve((6, 1234.5, 0.0, 0.0))
+    assert second.read_reserve() == (6, 1234.5, 0.0, 0.0)
+    # the reserve keeps the window's slots free: 19 - 6 = 13 takes, then a wait
+    takes = [second.take(6) for _ in range(14)]
+    assert [pause for pause, _ in takes[:13]] == [0.0] * 13 and takes[13][0] > 0
+
+
+def test_the_reserve_is_shared_through_redis(redis_url):
+    from lemlist_provider.hooks.shared_window import RedisWindow
+
+    wid = f"reserve-{uuid.uuid4().hex}"
+    first, second = RedisWindow(redis_url, wid, 19, 2.0), RedisWindow(redis_url, wid, 19, 2.0)
+    assert first.read_reserve() is None
+    first.write_reserve((6, 1234.5, 1.0, 0.0))
+    assert second.read_reserve() == (6, 1234.5, 1.0, 0.0)

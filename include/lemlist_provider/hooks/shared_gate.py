@@ -5,7 +5,8 @@
 * Layer 2, the header-based ``RateLimiter``: it still reads every answer. A 429 pauses the process for
   ``Retry-After`` before it takes another slot, and the server's count minus the shared window's count is
   what senders outside the deployment use (another tool with the same key): the gate keeps that many slots
-  of the shared window free. It also keeps learning its quota, so that a fallback starts from a fair share.
+  of the shared window free (``OutsideReserve``, its state kept in the store so every process leaves the
+  same room). It also keeps learning its quota, so that a fallback starts from a fair share.
 * The store cannot answer (Redis stopped or slow, the file unusable): the request falls back to the
   header-based limiter at once, with one WARNING per outage and the Stats counter
   ``lemlist.rate_store.fallback``; the store is tried again after ``retry_store_after`` seconds, and the
@@ -31,6 +32,87 @@ log = logging.getLogger(__name__)
 FALLBACK_METRIC = "lemlist.rate_store.fallback"
 
 
+#: the reserve's state as the store keeps it: (level, when it was last raised or confirmed in
+#: ``time.time`` seconds, 1.0 while it is still in its first growth else 0.0, since when samples have
+#: shown outside requests while the level was 0 (0.0: not now))
+ReserveState = tuple[int, float, float, float]
+
+
+class OutsideReserve:
+    """How many slots of the shared window to leave to senders outside the deployment (the same key used
+    by another tool), learned from the answers. A pure rule over a ``ReserveState`` that the shared store
+    keeps, so every process of the deployment leaves the same room (one process with a reserve of 0 would
+    take all the room the others leave). Time is wall-clock (``time.time``): hosts share the state.
+
+    A sample is the server's count minus the shared window's count over the same window: what the outside
+    senders got through. They are refused whenever the deployment fills the window, so the excess only
+    shows what they were given, never what they wanted. The store keeps one slot of slack besides the
+    reserve, so an outside sender that wants more than ``level`` uses that slot too and shows
+    ``excess > level``:
+
+    * with no reserve yet, outside requests must keep showing for ``persist`` windows first: a single
+      sample can be off by several slots (processes that took their slots after ours reached the server
+      before it), and that noise must not cost the deployment slots when nobody else sends;
+    * then the level grows to what the sample showed, at first (a "slow start", until the first decay) to
+      ``start_factor`` times that minus one: about two windows from nothing to a 3 req/s sender's 6 or 7,
+      refusing it only a few times; after the first decay to the sample itself (no overshoot);
+    * a sample equal to the level confirms it; without one for ``hold`` windows the reserve gives back one
+      slot, so it decays slowly once the outside sender stops (one slot per 10 s at lemlist's 2 s window);
+    * a 429 the deployment gets while the store is healthy can only come from senders outside it: the
+      reserve grows by one.
+    """
+
+    start_factor = 3
+    hold = 5.0
+    #: windows samples must keep showing outside requests before a reserve of 0 grows
+    persist = 0.25
+    empty: ReserveState = (0, 0.0, 1.0, 0.0)
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.time) -> None:
+        self.cap = max(0, limit - 2)  # the deployment always keeps a slot
+        self.window = window
+        self._clock = clock
+
+    def _decayed(self, state: ReserveState | None) -> ReserveState:
+        level, kept_at, starting, over_since = state or self.empty
+        steps = int((self._clock() - kept_at) // (self.hold * self.window)) if level else 0
+        if steps <= 0:
+            return level, kept_at, starting, over_since
+        return max(0, level - steps), kept_at + steps * self.hold * self.window, 0.0, 0.0
+
+    def value(self, state: ReserveState | None) -> int:
+        """The reserve now (decayed by one slot per ``hold`` windows without a confirming sample)."""
+        return self._decayed(state)[0]
+
+    def sampled(self, state: ReserveState | None, excess: int) -> ReserveState | None:
+        """The state after a sample of ``excess`` outside requests in the server's window (``None``: as is)."""
+        now = self._clock()
+        level, kept_at, starting, over_since = self._decayed(state)
+        if not level:
+            # a single sample can be off by several slots (processes that took their slots after ours
+            # reached the server before it): with no reserve yet, only outside requests that keep
+            # showing for a while start one
+            if excess <= 0:
+                return (level, kept_at, starting, 0.0) if over_since else None
+            if not over_since:
+                return level, kept_at, starting, now
+            if now - over_since < self.persist * self.window:
+                return None
+        if excess > level:
+            return self._raised(max(excess, excess * self.start_factor - 1) if starting else excess, starting)
+        if excess == level and level:
+            return level, now, starting, 0.0
+        return None
+
+    def rejected(self, state: ReserveState | None) -> ReserveState:
+        """The state after a 429 the deployment got while the shared window had room for the request."""
+        level, _, starting, _ = self._decayed(state)
+        return self._raised(level + 1, starting)
+
+    def _raised(self, level: int, starting: float) -> ReserveState:
+        return min(self.cap, level), self._clock(), starting, 0.0
+
+
 class LayeredGate:
     """A ``SendGate`` taking slots from a shared ``WindowStore``, with ``header`` on top and as fallback."""
 
@@ -49,7 +131,8 @@ class LayeredGate:
         self._down = False
         self._retry_at = 0.0
         self._taken: deque[tuple[float, int]] = deque(maxlen=256)  # (monotonic, window count) per slot
-        self._outside: deque[tuple[float, int]] = deque(maxlen=256)  # (monotonic, server - shared count)
+        self.outside = OutsideReserve(self.limit, self.window)
+        self._reserve_state: ReserveState | None = None  # the store's, as last read or written
         self.fallbacks = 0  # outages seen (the Stats counter's value in this process)
 
     # -- the store's health ------------------------------------------------------------------------
@@ -103,18 +186,25 @@ class LayeredGate:
 
     # -- senders outside the deployment ----------------------------------------------------------------
     def _reserve(self) -> int:
-        """Slots to keep free for senders outside the deployment: the largest excess of the server's count
-        over the shared window's count seen in the last two windows (0 without one).
+        """Slots of the shared window to keep free for senders outside the deployment (``OutsideReserve``),
+        from the store's state as the last answer left it (no extra call to the store per take)."""
+        return self.outside.value(self._reserve_state)
 
-        The largest, not a low quantile: while the deployment fills the window, an outside sender is
-        mostly refused and shows in the server's count only now and then; each slot left to it lets it
-        show more, until the reserve matches its rate. Without one the excess is 0 (a request reaching the
-        server later than the margin could make it 1 for two windows).
-        """
-        horizon = time.monotonic() - 2 * self.window
-        with self._lock:
-            recent = [sample for at, sample in self._outside if at >= horizon]
-        return max(0, min(max(recent, default=0), self.limit - 2))
+    def _learn(self, update: Callable[[ReserveState | None], ReserveState | None]) -> None:
+        """Read the store's reserve, apply ``update``, write it back when it changed. Two processes may
+        both read then write: the last write wins and the lost step is taken again at the next answer."""
+        store = self._store
+        if store is None:
+            return
+        try:
+            state = store.read_reserve()
+            new = update(state)
+            if new is not None and new != state:
+                store.write_reserve(new)
+                state = new
+        except StoreUnavailable:
+            return  # the next take finds the store down and falls back
+        self._reserve_state = state
 
     def _took(self, count: int) -> None:
         now = time.monotonic()
@@ -193,12 +283,19 @@ class LayeredGate:
         sent_at: float | None = None,
     ) -> None:
         self.header.observe(status, limit, remaining, retry_after, sent_at)
-        if status == 429 or remaining is None or not limit or sent_at is None or self._down:
+        if self._down:
+            return
+        if status == 429:
+            # every send of the deployment had its slot in the shared window: only a sender outside it
+            # (or a request counted late) can fill the server's window over it
+            self._learn(self.outside.rejected)
+            return
+        if remaining is None or not limit or sent_at is None:
             return
         count = self._count_at(sent_at)
         if count is not None:
-            with self._lock:
-                self._outside.append((time.monotonic(), limit - remaining - count))
+            excess = limit - remaining - count
+            self._learn(lambda state: self.outside.sampled(state, excess))
 
     def no_answer(self) -> None:
         self.header.no_answer()

@@ -13,7 +13,8 @@ interval of length W, hence at most N in any fixed or clock-aligned window too: 
   (LocalExecutor, ``make up``, ``make demo``).
 
 Both are keyed by ``window_id``, a hash of the key and the base URL, never the key itself. ``take`` either
-takes a slot (returns ``(0, count)``, with ``count`` the sends in the window including this one) or says
+takes a slot (returns ``(0, count)``, with ``count`` the sends in the last ``window`` seconds, unstretched,
+including this one: what the server's count holds of the deployment) or says
 how long to wait before trying again; a store that cannot answer raises ``StoreUnavailable``.
 """
 
@@ -57,6 +58,27 @@ class WindowStore(Protocol):
     async def atake(self, reserve: int = 0) -> tuple[float, int]:
         """``take`` without blocking the event loop."""
 
+    def read_reserve(self) -> tuple | None:
+        """The reserve for senders outside the deployment (``shared_gate.OutsideReserve``), or ``None``."""
+
+    def write_reserve(self, state: tuple) -> None:
+        """Store that reserve for every process of the deployment."""
+
+
+def _encode_reserve(state: tuple) -> str:
+    level, *times = state
+    return ",".join([str(int(level)), *(repr(float(t)) for t in times)])
+
+
+def _decode_reserve(raw) -> tuple | None:
+    if not raw:
+        return None
+    try:
+        level, *times = (raw.decode() if isinstance(raw, bytes) else str(raw)).split(",")
+        return (int(level), *(float(t) for t in times)) if len(times) == 3 else None
+    except ValueError:
+        return None  # a value this version did not write: start again from no reserve
+
 
 def window_id(base_url: str, secret: str | None) -> str:
     """The window's name: a hash of the base URL and the key (the key is never stored or logged)."""
@@ -96,8 +118,10 @@ class RedisWindow:
         self._item = RateLimitItemPerSecond(amount, max(1, round(window)))
         self._key = self._item.key_for(wid)
         self._span = window + MARGIN_MS / 1000.0
+        self._window = window
         self._options = {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT}
         self._storage = RedisStorage(url, key_prefix="lemlist_rate", **self._options)
+        self._reserve_key = f"lemlist_rate:reserve:{wid}"
         self._sync = MovingWindowRateLimiter(self._storage)
         # event loop -> limits.aio (storage, limiter): connections belong to one loop
         self._aio: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -121,8 +145,21 @@ class RedisWindow:
             if wait:
                 return wait, self.amount
             if self._sync.hit(self._item, self._wid):
-                return 0.0, count + 1
+                return 0.0, self._storage.get_moving_window(self._key, self.amount, self._window)[1]
             return 0.005, self.amount
+        except self._errors() as exc:
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from None
+
+    def read_reserve(self) -> tuple | None:
+        try:
+            return _decode_reserve(self._storage.get_connection().get(self._reserve_key))
+        except self._errors() as exc:
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from None
+
+    def write_reserve(self, state: tuple) -> None:
+        try:
+            # forgotten after a minute unused: a reserve is only worth what recent answers showed
+            self._storage.get_connection().set(self._reserve_key, _encode_reserve(state), ex=60)
         except self._errors() as exc:
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from None
 
@@ -146,7 +183,7 @@ class RedisWindow:
             if wait:
                 return wait, self.amount
             if await limiter.hit(self._item, self._wid):
-                return 0.0, count + 1
+                return 0.0, (await storage.get_moving_window(self._key, self.amount, self._window))[1]
             return 0.005, self.amount
         except self._errors() as exc:
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from None
@@ -170,7 +207,8 @@ class LocalWindow:
         from pyrate_limiter import Rate, SQLiteBucket
 
         self.amount, self.where = amount, str(path)
-        self._interval = int(window * 1000) + MARGIN_MS
+        self._window_ms = int(window * 1000)
+        self._interval = self._window_ms + MARGIN_MS
         self._rate = Rate
         self._thread_lock = threading.Lock()  # the file lock is per thread; one sqlite connection is not
         self._puts = 0
@@ -179,6 +217,11 @@ class LocalWindow:
                 [Rate(amount, self._interval)], table="send_window", db_path=str(path), use_file_lock=True
             )
             self._bucket.lock.timeout = LOCAL_LOCK_TIMEOUT
+            with self._thread_lock, self._bucket.lock:
+                self._bucket.conn.execute(
+                    "CREATE TABLE IF NOT EXISTS outside_reserve (id INTEGER PRIMARY KEY, state TEXT NOT NULL)"
+                )
+                self._bucket.conn.commit()
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from None
 
@@ -200,7 +243,7 @@ class LocalWindow:
                 if self._puts % self._leak_every == 0:
                     bucket.leak(now)
                 cur = bucket.conn.execute(
-                    "SELECT COUNT(*) FROM send_window WHERE item_timestamp > ?", (now - self._interval,)
+                    "SELECT COUNT(*) FROM send_window WHERE item_timestamp > ?", (now - self._window_ms,)
                 )
                 count = cur.fetchone()[0]
                 cur.close()
@@ -210,3 +253,23 @@ class LocalWindow:
 
     async def atake(self, reserve: int = 0) -> tuple[float, int]:
         return await asyncio.to_thread(self.take, reserve)
+
+    def _reserve_sql(self, sql: str, *args) -> list:
+        from filelock import Timeout
+
+        try:
+            with self._thread_lock, self._bucket.lock:
+                rows = self._bucket.conn.execute(sql, args).fetchall()
+                self._bucket.conn.commit()
+                return rows
+        except (sqlite3.Error, OSError, Timeout) as exc:
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from None
+
+    def read_reserve(self) -> tuple | None:
+        rows = self._reserve_sql("SELECT state FROM outside_reserve WHERE id = 1")
+        return _decode_reserve(rows[0][0]) if rows else None
+
+    def write_reserve(self, state: tuple) -> None:
+        self._reserve_sql(
+            "INSERT OR REPLACE INTO outside_reserve (id, state) VALUES (1, ?)", _encode_reserve(state)
+        )
