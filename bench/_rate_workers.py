@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from _sandbox_proc import lemlist_conn_env
+from bench._sandbox_proc import lemlist_conn_env
 
 
 def _wait_for_start(ready, go) -> None:

@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parents[1] / ".airflow"))
+os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parents[1] / ".airflow" / "test"))
 
 from bench._sandbox_proc import SandboxProcess, lemlist_conn_env
 

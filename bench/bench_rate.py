@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import sys
 import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "include"))
-os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parents[1] / ".airflow"))
-os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+from bench._rate_workers import _naive_worker, _our_worker, _outside_worker
+from bench._sandbox_proc import SandboxProcess
 
-from _rate_workers import _naive_worker, _our_worker, _outside_worker  # noqa: E402
-from _sandbox_proc import SandboxProcess  # noqa: E402
+os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parents[1] / ".airflow" / "test"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 BUDGET = 10.0  # requests per second: 20 per 2 s
 PROCS = 8
