@@ -56,8 +56,8 @@ ROWS = {
 
 def main() -> None:
     results = json.loads(RESULTS.read_text())
-    print("| benchmark | what | ratio | target | result | figures |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| benchmark | what | ratio | target | result | figures | measured |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, (what, keys) in ROWS.items():
         r = results.get(name)
         if not r:
@@ -65,7 +65,10 @@ def main() -> None:
         figures = r.get("figures", {})
         shown = ", ".join(f"{k} {figures[k]}" for k in keys if k in figures)
         status = "pass" if r.get("passed") else "**FAIL**"
-        print(f"| `{name}` | {what} | {r.get('ratio')} | {r.get('target')} | {status} | {shown} |")
+        measured = (r.get("measured_at") or "")[:10]
+        print(
+            f"| `{name}` | {what} | {r.get('ratio')} | {r.get('target')} | {status} | {shown} | {measured} |"
+        )
 
 
 if __name__ == "__main__":
