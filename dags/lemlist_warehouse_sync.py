@@ -23,7 +23,7 @@ from lemlist_provider.dag_args import count, lemlist_dag, text
 from lemlist_provider.operators.warehouse import LemlistWarehouseSyncOperator
 from lemlist_provider.warehouse.assets import WAREHOUSE_ASSETS
 from lemlist_provider.warehouse.streams import STREAMS
-from lemlist_provider.warehouse.sync import row_counts, summary_line
+from lemlist_provider.warehouse.sync import MAX_LOOKBACK_DAYS, MAX_OVERLAP_MINUTES, row_counts, summary_line
 
 
 @dag(
@@ -53,11 +53,13 @@ from lemlist_provider.warehouse.sync import row_counts, summary_line
             "History on the first load (days)",
             "How far back the first run on an empty activities table reaches.",
             minimum=1,
+            maximum=MAX_LOOKBACK_DAYS,
         ),
         "overlap_minutes": count(
             10,
             "Overlap (minutes)",
             "Each run also re-reads this much before its interval (merged on the id).",
+            maximum=MAX_OVERLAP_MINUTES,
         ),
     },  # fmt: skip
 )

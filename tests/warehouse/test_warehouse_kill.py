@@ -55,3 +55,20 @@ def test_a_load_killed_mid_stream_resumes_from_its_checkpoint(sandbox, team_key,
 
     assert retried["resumed_from"] == kept and retried["rows"] == 3000 - kept
     assert activity_rows(tables()) == activities_of(sandbox.team(team_key), END - timedelta(days=365), END)
+
+
+@pytest.mark.parametrize("lookback, overlap", [("1e12", 10), (0, 10), ("abc", 10), (365, -5), (365, 10**9)])
+def test_window_settings_out_of_bounds_fail_at_once_before_any_request(sandbox, team_key, lookback, overlap):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from lemlist_provider.operators.warehouse import LemlistWarehouseSyncOperator
+
+    task = LemlistWarehouseSyncOperator(
+        task_id="w", stream="lemlist_activities", lookback_days=lookback, overlap_minutes=overlap
+    )
+    before = sandbox.stats()["total_requests"]
+    run = type("Run", (), {"run_after": END})()
+    context = {"data_interval_start": END - HOUR, "data_interval_end": END, "dag_run": run}
+    with pytest.raises(AirflowFailException, match="lookback_days|overlap_minutes|could not convert"):
+        task.execute(context)
+    assert sandbox.stats()["total_requests"] == before

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from airflow.sdk.exceptions import AirflowFailException
+
 from lemlist_provider.operators.base import LemlistBaseOperator
 from lemlist_provider.warehouse.database import DEFAULT_CONN_ID
-from lemlist_provider.warehouse.sync import run_interval, sync_stream
+from lemlist_provider.warehouse.sync import check_window_settings, run_interval, sync_stream
 
 
 class LemlistWarehouseSyncOperator(LemlistBaseOperator):
@@ -50,14 +52,19 @@ class LemlistWarehouseSyncOperator(LemlistBaseOperator):
         start, end = run_interval(
             context.get("data_interval_start"), context.get("data_interval_end"), context["dag_run"].run_after
         )
+        try:
+            lookback_days, overlap_minutes = float(self.lookback_days), float(self.overlap_minutes)
+            check_window_settings(lookback_days, overlap_minutes)
+        except (TypeError, ValueError) as exc:  # the same values would fail every retry
+            raise AirflowFailException(f"lemlist warehouse {self.stream}: {exc}") from None
         summary = sync_stream(
             self.stream,
             start,
             end,
             lemlist=self.hook,
             warehouse_conn_id=self.warehouse_conn_id,
-            lookback_days=float(self.lookback_days),
-            overlap_minutes=float(self.overlap_minutes),
+            lookback_days=lookback_days,
+            overlap_minutes=overlap_minutes,
         )
         self.note_ops(rows=summary["rows"])
         return summary

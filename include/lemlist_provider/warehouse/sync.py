@@ -16,6 +16,20 @@ from .tables import TABLES
 
 log = logging.getLogger(__name__)
 
+#: bounds of the load window's settings: beyond them a value is a typo (and a huge one overflows a date)
+MAX_LOOKBACK_DAYS = 3650
+MAX_OVERLAP_MINUTES = 1440
+
+
+def check_window_settings(lookback_days: float, overlap_minutes: float) -> None:
+    """Refuse a lookback outside (0, 3650] days or an overlap outside [0, 1440] minutes, naming the value."""
+    if not 0 < lookback_days <= MAX_LOOKBACK_DAYS:
+        raise ValueError(
+            f"lookback_days={lookback_days!r} must be more than 0 and at most {MAX_LOOKBACK_DAYS}"
+        )
+    if not 0 <= overlap_minutes <= MAX_OVERLAP_MINUTES:
+        raise ValueError(f"overlap_minutes={overlap_minutes!r} must be 0 to {MAX_OVERLAP_MINUTES}")
+
 
 def lemcal_hook(conn_id: str | None) -> Any | None:
     """The lemcal hook when the connection ``conn_id`` exists, else ``None`` (the stream is skipped)."""
@@ -70,6 +84,7 @@ def sync_stream(
     lemcal = lemcal_hook(lemcal_conn_id) if stream == "lemcal_meetings" else None
     warehouse = Warehouse(warehouse_hook(warehouse_conn_id))
     warehouse.create_tables()
+    check_window_settings(lookback_days, overlap_minutes)
     window = Window(start, end, timedelta(days=lookback_days), timedelta(minutes=overlap_minutes))
     try:
         summary = STREAMS[stream](Sources(lemlist, lemcal), warehouse, window)
