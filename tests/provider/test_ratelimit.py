@@ -1,7 +1,7 @@
-"""The pacing limiter: deterministic runs on a fake clock against a simulated sliding window, and real runs
+"""The pacing limiter: deterministic runs on a fake clock against a simulated window of each kind, and real runs
 against the sandbox (its strict sliding log, 20 requests per 2 s).
 
-The simulated server is the sandbox's rule in a few lines (a sliding log; a rejected request uses no
+The simulated server is the sandbox's own limiter (any of its window kinds; a rejected request uses no
 budget; ``Retry-After`` is the whole seconds until a slot frees), so the fake-clock tests check the
 limiter's own logic fast and without timing noise; the sandbox tests check it in real time.
 """
@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import math
 import random
 import threading
 import time
-from collections import deque
+
+import pytest
 
 from lemlist_provider.hooks.async_lemlist import LemlistAsyncHook
 from lemlist_provider.hooks.lemlist import LemlistHook
 from lemlist_provider.hooks.ratelimit import RateLimiter
+from lemlist_sandbox.ratelimit import make_limiter
 
 LIMIT, WINDOW = 20, 2.0
 
@@ -31,8 +32,14 @@ class FakeClock:
         return self.now
 
 
-def simulate(workloads: list[int], seed: int = 1, latency=(0.002, 0.006), start_spread: float = 0.02) -> dict:
-    """Sequential senders (one limiter each, like one process each) against a sliding-window server.
+def simulate(
+    workloads: list[int],
+    seed: int = 1,
+    latency=(0.002, 0.006),
+    start_spread: float = 0.02,
+    window_kind: str = "sliding",
+) -> dict:
+    """Sequential senders (one limiter each, like one process each) against the sandbox's ``window_kind``.
 
     Each sender: reserve -> wait -> send -> response -> observe; after a 429 it waits ``Retry-After``
     and sends again, like the hook. Returns per-sender finish times, 429 count and a quota trace.
@@ -43,7 +50,7 @@ def simulate(workloads: list[int], seed: int = 1, latency=(0.002, 0.006), start_
     limiters = [
         RateLimiter(LIMIT, WINDOW, clock=clock, rng=random.Random(seed * 100 + i)) for i in range(senders)
     ]
-    log: deque[float] = deque()
+    server = make_limiter(window_kind, LIMIT, WINDOW, clock=clock)
     left = list(workloads)
     events: list = []
     seq = 0
@@ -76,14 +83,10 @@ def simulate(workloads: list[int], seed: int = 1, latency=(0.002, 0.006), start_
             stats["first"] = t if stats["first"] is None else stats["first"]
             push(t + rnd.uniform(*latency), "arrive", i, t)
         elif kind == "arrive":
-            while log and log[0] <= t - WINDOW:
-                log.popleft()
-            if len(log) >= LIMIT:
-                retry_after = max(1, math.ceil(log[0] + WINDOW - t))
-                push(t + rnd.uniform(*latency), "response", i, (429, 0, retry_after, data))
-            else:
-                log.append(t)
-                push(t + rnd.uniform(*latency), "response", i, (200, LIMIT - len(log), None, data))
+            decision = server.check("key")
+            status = 200 if decision.allowed else 429
+            retry_after = decision.retry_after or None
+            push(t + rnd.uniform(*latency), "response", i, (status, decision.remaining, retry_after, data))
         elif kind == "response":
             status, remaining, retry_after, sent_at = data
             limiters[i].observe(status, LIMIT, remaining, retry_after, sent_at)
@@ -122,17 +125,30 @@ def test_eight_senders_keep_the_window_full_to_the_end():
     # equal work: the shares must stay near equal (small quotas grow as often as big ones), or the
     # senders that drew small quotas run a long tail in a half-empty window after the others finish; the
     # survivors must take the room a finished sender leaves within about a window
+    # (0.902 mean, 0.15 % 429s on 2026-11-30; steering by the others' largest count over the last window
+    # costs ~0.02 of the 0.935 it had when it steered by the latest one, which let 1 % through)
     runs = [simulate([75] * 8, seed=seed) for seed in (1, 2, 3, 4)]
-    assert sum(run["utilisation"] for run in runs) / len(runs) >= 0.915
-    assert sum(run["rejected"] for run in runs) <= 0.02 * sum(run["sent"] for run in runs)
+    assert sum(run["utilisation"] for run in runs) / len(runs) >= 0.895
+    assert sum(run["rejected"] for run in runs) <= 0.005 * sum(run["sent"] for run in runs)
 
 
 def test_eight_senders_joining_over_three_seconds_stay_within_the_429_budget():
     # tasks rarely start at the same instant: late joiners find the window taken, get small quotas and
     # must not set off a cascade of 429s when they claim room
     runs = [simulate([75] * 8, seed=seed, start_spread=3.0) for seed in (1, 2, 3, 4)]
-    assert sum(run["utilisation"] for run in runs) / len(runs) >= 0.89
-    assert sum(run["rejected"] for run in runs) <= 0.02 * sum(run["sent"] for run in runs)
+    assert sum(run["utilisation"] for run in runs) / len(runs) >= 0.875
+    assert sum(run["rejected"] for run in runs) <= 0.01 * sum(run["sent"] for run in runs)
+
+
+@pytest.mark.parametrize("window_kind", ["fixed", "fixed-aligned"])
+def test_eight_senders_on_a_fixed_window_hold_their_quotas_after_a_429(window_kind):
+    # the header-based layer alone on a fixed window (the fallback when the shared store is down): a full
+    # fixed window refuses every sharer until it ends, so an overflow costs a 429 per sharer; holding the
+    # quotas after a 429 halves what that costs (20 % of requests before, ~9 % now). Issue 19's 2 % is
+    # NOT met here: that needs the window's start, which the headers give only to the second.
+    runs = [simulate([75] * 8, seed=seed, window_kind=window_kind) for seed in (1, 2, 3, 4)]
+    assert sum(run["rejected"] for run in runs) <= 0.12 * sum(run["sent"] for run in runs)
+    assert sum(run["utilisation"] for run in runs) / len(runs) >= 0.85
 
 
 def test_survivors_take_over_when_sharers_finish():

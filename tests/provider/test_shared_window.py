@@ -223,40 +223,31 @@ class _Clock:
         return self.now
 
 
-def test_the_outside_reserve_grows_fast_to_an_outside_senders_use_then_decays_slowly():
+def test_the_outside_reserve_follows_an_outside_senders_use_then_decays_slowly():
     clock = _Clock()
     rule = OutsideReserve(20, 2.0, clock=clock)
     state = None
     assert rule.value(state) == 0
-    # nobody outside: samples of 0 change nothing
+    # nobody outside, or a lone request at the edge of the window: no reserve
     assert rule.sampled(state, 0) is None
-    # one sample showing an outside request is noise until they keep showing for a quarter window
-    state = rule.sampled(state, 1)
-    assert rule.value(state) == 0
-    clock.now += 0.2
-    state = rule.sampled(state, 0)  # gone again: noise
-    clock.now += 0.4
-    state = rule.sampled(state, 1) or state
-    assert rule.value(state) == 0
-    clock.now += 0.6
-    # the outside sender keeps getting the slot of slack: the slow start triples what it showed
-    state = rule.sampled(state, 1)
-    assert rule.value(state) == 2
-    clock.now += 1.0
-    state = rule.sampled(state, 3)  # it used the room it was left, and the slack again
-    assert rule.value(state) == 8
-    # a steady sender at 6 or 7 per window: smaller samples keep the level; equal ones confirm it
-    for _ in range(20):
-        clock.now += 1.0
-        state = rule.sampled(state, 8 if _ % 4 == 0 else 6) or state
-    assert rule.value(state) == 8
-    # it stops: one slot back per `hold` windows (10 s) without a confirming sample, and the slow start ends
-    clock.now += 10.0
+    assert rule.sampled(state, 1) is None
+    # outside requests show: the level is what they got plus a slot of headroom to show more
+    state = rule.sampled(state, 2)
+    assert rule.value(state) == 3
+    clock.now += 0.5
+    state = rule.sampled(state, 6)
     assert rule.value(state) == 7
+    # smaller samples keep the level; one that asks for it again confirms it
+    clock.now += 9.0
+    assert rule.sampled(state, 4) is None
+    state = rule.sampled(state, 6)
+    clock.now += 9.0
+    assert rule.value(state) == 7
+    # it stops: one slot back per `hold` windows (10 s) without a confirming sample
+    clock.now += 1.0
+    assert rule.value(state) == 6
     clock.now += 30.0
-    assert rule.value(state) == 4
-    state = rule.sampled(state, 5)  # after the first decay a raise goes to the sample, no overshoot
-    assert rule.value(state) == 5
+    assert rule.value(state) == 3
     clock.now += 200.0
     assert rule.value(state) == 0
 
@@ -271,24 +262,42 @@ def test_a_429_with_a_healthy_store_raises_the_reserve_by_one_and_it_never_takes
     assert rule.value(rule.sampled(state, 50)) == 18  # the deployment always keeps a slot of its own
 
 
+def _first_take_after(window, reserve: int) -> float:
+    """Seconds from one take to the next one the window grants (sleeping the pauses it asks for)."""
+    assert window.take(reserve)[0] == 0.0
+    started = time.monotonic()
+    while window.take(reserve)[0] > 0:
+        time.sleep(0.01)
+    return time.monotonic() - started
+
+
+def test_the_deployment_sends_at_an_even_pace(tmp_path):
+    from lemlist_provider.hooks.shared_window import LocalWindow, local_store_path
+
+    window = LocalWindow(local_store_path(str(tmp_path), "pace-test"), 20, 2.0)
+    # 20 slots per 2.04 s, spaced 2040 * 0.95 // 20 = 96 ms apart: never a burst of the whole window
+    assert 0.09 <= _first_take_after(window, 0) < 0.5
+
+
 def test_the_reserve_is_shared_through_the_local_store(tmp_path):
     from lemlist_provider.hooks.shared_window import LocalWindow, local_store_path
 
     path = local_store_path(str(tmp_path), "reserve-test")
-    first, second = LocalWindow(path, 19, 2.0), LocalWindow(path, 19, 2.0)
+    first, second = LocalWindow(path, 7, 4.0), LocalWindow(path, 7, 4.0)
     assert first.read_reserve() is None
-    first.write_reserve((6, 1234.5, 0.0, 0.0))
-    assert second.read_reserve() == (6, 1234.5, 0.0, 0.0)
-    # the reserve keeps the window's slots free: 19 - 6 = 13 takes, then a wait
-    takes = [second.take(6) for _ in range(14)]
-    assert [pause for pause, _ in takes[:13]] == [0.0] * 13 and takes[13][0] > 0
+    first.write_reserve((6, 1234.5))
+    assert second.read_reserve() == (6, 1234.5)
+    # a reserve of 6 leaves one slot of 7 per 4.04 s: the next take waits out the window, not just the
+    # spacing (0.95 of it); with no reserve it would come after 4040 * 0.95 // 7 ms = 0.55 s
+    assert _first_take_after(second, 6) >= 4.0
 
 
 def test_the_reserve_is_shared_through_redis(redis_url):
     from lemlist_provider.hooks.shared_window import RedisWindow
 
     wid = f"reserve-{uuid.uuid4().hex}"
-    first, second = RedisWindow(redis_url, wid, 19, 2.0), RedisWindow(redis_url, wid, 19, 2.0)
+    first, second = RedisWindow(redis_url, wid, 7, 4.0), RedisWindow(redis_url, wid, 7, 4.0)
     assert first.read_reserve() is None
-    first.write_reserve((6, 1234.5, 1.0, 0.0))
-    assert second.read_reserve() == (6, 1234.5, 1.0, 0.0)
+    first.write_reserve((6, 1234.5))
+    assert second.read_reserve() == (6, 1234.5)
+    assert _first_take_after(second, 6) >= 4.0

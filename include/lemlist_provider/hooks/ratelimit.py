@@ -111,6 +111,8 @@ class RateLimiter:
     newcomer_divisor = 5
     #: a newcomer waits this many windows before growing, while the counts of its peers settle
     settle = 0.6
+    #: no growth for this many windows after a 429
+    hold_after_429 = 5.0
     #: alone since the start, the quota doubles at most once per ``alone_step`` windows instead of
     #: jumping to the limit: processes started a few hundred ms later must still find room
     alone_step = 0.1
@@ -283,6 +285,11 @@ class RateLimiter:
                 # so the first answer after the pause sizes the quota to what still fits
                 self._set_quota(self._quota - max(1, self._quota // 4))
                 self._restart = True
+                # an overflow costs a 429 per sharer on a fixed window (full, it refuses everyone until it
+                # ends): hold the quotas for a while instead of climbing back into the next one
+                self._grow_after = max(
+                    self._grow_after, self._paused_until + self.window * self.hold_after_429
+                )
                 return
             if remaining is None or not limit:
                 return
@@ -334,10 +341,11 @@ class RateLimiter:
 
         A sliding window frees one slot per request that ages out; a fixed one frees them all at its end.
         A count that drops from at least half the budget to (nearly) nothing between two answers a
-        fraction of a window apart is such a reset: the window is ``fixed``. Right after a fixed reset the
-        server's count no longer shows the others, who are still sending: their count is then the
-        largest seen over the last window, not the current one (which would let everyone grow at once
-        and overflow the new window together).
+        fraction of a window apart is such a reset: the window is ``fixed``. The others' count to steer by is
+        the largest seen over the last window, not the current one: right after a fixed reset the
+        server's count no longer shows the others, who are still sending, and on any window a sharer
+        paused by a 429 or between two of its sends is still there (steering by the current count let
+        everyone grow at once and overflow the next window together).
         """
         last, self._last_count = self._last_count, (now, count)
         if (
@@ -349,8 +357,6 @@ class RateLimiter:
         ):
             self.window_kind = "fixed"
         self._others_seen.append((now, others))
-        if self.window_kind != "fixed":
-            return others
         horizon = now - self.window
         return max((seen for at, seen in self._others_seen if at >= horizon), default=others)
 
@@ -412,10 +418,10 @@ def _store_opener(base_url: str, secret: str | None, limit: int, window: float, 
     """How to open the shared window of this key: Redis when ``store_url`` is set, else the local file
     (``[lemlist] local_rate_store``), else ``None`` (the header-based limiter alone)."""
     from .. import settings
-    from .shared_window import SLACK, LocalWindow, RedisWindow, local_store_path, window_id
+    from .shared_window import LocalWindow, RedisWindow, local_store_path, window_id
 
     wid = window_id(base_url, secret)
-    amount = max(1, int(limit) - SLACK)
+    amount = max(1, int(limit))
     if store_url:
         return lambda: RedisWindow(store_url, wid, amount, window)
     if settings.local_rate_store():

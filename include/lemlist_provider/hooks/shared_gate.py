@@ -32,10 +32,9 @@ log = logging.getLogger(__name__)
 FALLBACK_METRIC = "lemlist.rate_store.fallback"
 
 
-#: the reserve's state as the store keeps it: (level, when it was last raised or confirmed in
-#: ``time.time`` seconds, 1.0 while it is still in its first growth else 0.0, since when samples have
-#: shown outside requests while the level was 0 (0.0: not now))
-ReserveState = tuple[int, float, float, float]
+#: the reserve's state as the store keeps it: (level, when it was last raised or confirmed in ``time.time``
+#: seconds)
+ReserveState = tuple[int, float]
 
 
 class OutsideReserve:
@@ -45,28 +44,26 @@ class OutsideReserve:
     take all the room the others leave). Time is wall-clock (``time.time``): hosts share the state.
 
     A sample is the server's count minus the shared window's count over the same window: what the outside
-    senders got through. They are refused whenever the deployment fills the window, so the excess only
-    shows what they were given, never what they wanted. The store keeps one slot of slack besides the
-    reserve, so an outside sender that wants more than ``level`` uses that slot too and shows
-    ``excess > level``:
+    senders got through. The deployment sends at an even pace (``shared_window``), so its answers come in
+    the order its slots were taken and a sample is exact on a sliding window; on a fixed one it grows
+    through the window to the outside senders' whole use at its end. Outside senders are refused whenever
+    the deployment fills the window, so a sample only shows what they were given, never what they wanted:
 
-    * with no reserve yet, outside requests must keep showing for ``persist`` windows first: a single
-      sample can be off by several slots (processes that took their slots after ours reached the server
-      before it), and that noise must not cost the deployment slots when nobody else sends;
-    * then the level grows to what the sample showed, at first (a "slow start", until the first decay) to
-      ``start_factor`` times that minus one: about two windows from nothing to a 3 req/s sender's 6 or 7,
-      refusing it only a few times; after the first decay to the sample itself (no overshoot);
-    * a sample equal to the level confirms it; without one for ``hold`` windows the reserve gives back one
-      slot, so it decays slowly once the outside sender stops (one slot per 10 s at lemlist's 2 s window);
+    * the level is the largest recent sample plus ``headroom``: a sender held to ``level`` slots can show
+      more than it was given at the edges of a window (its requests and ours land in a different order
+      at the server), and one that wants more than it is left shows it, so the level follows it up;
+    * a lone outside request (a sample of 1 with no reserve yet) does not start one: it is as likely a
+      request of ours counted at the edge of the window; a 429 does (below);
+    * a sample that asks for the level again confirms it; without one for ``hold`` windows the reserve
+      gives back one slot, so it decays slowly once the outside sender slows down or stops (one slot per
+      10 s at lemlist's 2 s window);
     * a 429 the deployment gets while the store is healthy can only come from senders outside it: the
       reserve grows by one.
     """
 
-    start_factor = 3
+    headroom = 1
     hold = 5.0
-    #: windows samples must keep showing outside requests before a reserve of 0 grows
-    persist = 0.25
-    empty: ReserveState = (0, 0.0, 1.0, 0.0)
+    empty: ReserveState = (0, 0.0)
 
     def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.time) -> None:
         self.cap = max(0, limit - 2)  # the deployment always keeps a slot
@@ -74,11 +71,11 @@ class OutsideReserve:
         self._clock = clock
 
     def _decayed(self, state: ReserveState | None) -> ReserveState:
-        level, kept_at, starting, over_since = state or self.empty
+        level, kept_at = state or self.empty
         steps = int((self._clock() - kept_at) // (self.hold * self.window)) if level else 0
         if steps <= 0:
-            return level, kept_at, starting, over_since
-        return max(0, level - steps), kept_at + steps * self.hold * self.window, 0.0, 0.0
+            return level, kept_at
+        return max(0, level - steps), kept_at + steps * self.hold * self.window
 
     def value(self, state: ReserveState | None) -> int:
         """The reserve now (decayed by one slot per ``hold`` windows without a confirming sample)."""
@@ -86,31 +83,16 @@ class OutsideReserve:
 
     def sampled(self, state: ReserveState | None, excess: int) -> ReserveState | None:
         """The state after a sample of ``excess`` outside requests in the server's window (``None``: as is)."""
-        now = self._clock()
-        level, kept_at, starting, over_since = self._decayed(state)
-        if not level:
-            # a single sample can be off by several slots (processes that took their slots after ours
-            # reached the server before it): with no reserve yet, only outside requests that keep
-            # showing for a while start one
-            if excess <= 0:
-                return (level, kept_at, starting, 0.0) if over_since else None
-            if not over_since:
-                return level, kept_at, starting, now
-            if now - over_since < self.persist * self.window:
-                return None
-        if excess > level:
-            return self._raised(max(excess, excess * self.start_factor - 1) if starting else excess, starting)
-        if excess == level and level:
-            return level, now, starting, 0.0
-        return None
+        level, _ = self._decayed(state)
+        if excess <= 0 or (not level and excess < 2):
+            return None
+        wanted = min(self.cap, excess + self.headroom)
+        return (wanted, self._clock()) if wanted >= level else None
 
     def rejected(self, state: ReserveState | None) -> ReserveState:
         """The state after a 429 the deployment got while the shared window had room for the request."""
-        level, _, starting, _ = self._decayed(state)
-        return self._raised(level + 1, starting)
-
-    def _raised(self, level: int, starting: float) -> ReserveState:
-        return min(self.cap, level), self._clock(), starting, 0.0
+        level, _ = self._decayed(state)
+        return min(self.cap, level + 1), self._clock()
 
 
 class LayeredGate:

@@ -12,6 +12,12 @@ interval of length W, hence at most N in any fixed or clock-aligned window too: 
 * ``LocalWindow``: pyrate-limiter's SQLite bucket behind its file lock, for one host with no Redis
   (LocalExecutor, ``make up``, ``make demo``).
 
+Consecutive sends of the deployment are also spaced: at least ``window / (amount - reserve)`` apart, so
+the deployment sends at an even pace instead of in bursts of a whole window. A burst fills the server's
+window at once and refuses any other sender of the key until it ages out; an even pace leaves room
+throughout the window, and the answers arrive in the order the slots were taken, so the server's count
+minus the deployment's is exact (what ``shared_gate.OutsideReserve`` learns from).
+
 Both are keyed by ``window_id``, a hash of the key and the base URL, never the key itself. ``take`` either
 takes a slot (returns ``(0, count)``, with ``count`` the sends in the last ``window`` seconds, unstretched,
 including this one: what the server's count holds of the deployment) or says
@@ -30,14 +36,24 @@ import weakref
 from pathlib import Path
 from typing import Protocol
 
-#: the window the stores keep is the server's budget minus this many slots: one slot absorbs the jitter
-#: between taking a slot and the server counting the request, and clock skew between hosts
-SLACK = 1
-#: both stores stretch the window by this much too: a request may reach lemlist a little later than its slot
+#: both stores stretch the window by this much: a request may reach lemlist a little later than its slot
 #: was taken (a busy host, a queue at the server), and its slot must not free before lemlist's does.
 #: Measured (docs/rate-limiting.md): 10 ms still let 0.3-0.7 % of requests through early on a 2-core host
 #: running 8 senders and the sandbox; 40 ms none.
 MARGIN_MS = 40
+
+
+#: the spacing is this share of an even spread: a send that wakes up late (a sleep, a round trip to the
+#: store) is made up by the next ones, so the log, not the spacing, sets the deployment's rate
+PACE = 0.95
+
+
+def spacing_ms(window_ms: int, cap: int) -> int:
+    """The least time between two sends of the deployment: a little under its window spread evenly over its
+    ``cap`` slots (never more than the log allows: pyrate-limiter wants the shorter rate no slower)."""
+    return max(1, int(window_ms * PACE) // max(1, cap))
+
+
 #: Redis must answer within this many seconds, or the request falls back to the header-based gate
 REDIS_TIMEOUT = 0.25
 #: the local file lock must be had within this many seconds
@@ -75,7 +91,7 @@ def _decode_reserve(raw) -> tuple | None:
         return None
     try:
         level, *times = (raw.decode() if isinstance(raw, bytes) else str(raw)).split(",")
-        return (int(level), *(float(t) for t in times)) if len(times) == 3 else None
+        return (int(level), *(float(t) for t in times)) if len(times) == 1 else None
     except ValueError:
         return None  # a value this version did not write: start again from no reserve
 
@@ -122,6 +138,7 @@ class RedisWindow:
         self._options = {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT}
         self._storage = RedisStorage(url, key_prefix="lemlist_rate", **self._options)
         self._reserve_key = f"lemlist_rate:reserve:{wid}"
+        self._gap_key = f"lemlist_rate:gap:{wid}"
         self._sync = MovingWindowRateLimiter(self._storage)
         # event loop -> limits.aio (storage, limiter): connections belong to one loop
         self._aio: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -138,12 +155,19 @@ class RedisWindow:
             return 0.0
         return max(0.002, oldest + self._span - time.time())
 
+    def _gap(self, reserve: int) -> int:
+        return spacing_ms(round(self._span * 1000), self.amount - reserve)
+
     def take(self, reserve: int = 0) -> tuple[float, int]:
         try:
             oldest, count = self._storage.get_moving_window(self._key, self.amount, self._span)
             wait = self._full(oldest, count, reserve)
             if wait:
                 return wait, self.amount
+            redis = self._storage.get_connection()
+            # the spacing: a key that lives one gap, set by whoever sends (SET NX PX is atomic)
+            if not redis.set(self._gap_key, 1, px=self._gap(reserve), nx=True):
+                return max(0.002, (redis.pttl(self._gap_key) or 2) / 1000.0), self.amount
             if self._sync.hit(self._item, self._wid):
                 return 0.0, self._storage.get_moving_window(self._key, self.amount, self._window)[1]
             return 0.005, self.amount
@@ -182,6 +206,9 @@ class RedisWindow:
             wait = self._full(oldest, count, reserve)
             if wait:
                 return wait, self.amount
+            redis = storage.bridge.get_connection()
+            if not await redis.set(self._gap_key, 1, px=self._gap(reserve), nx=True):
+                return max(0.002, ((await redis.pttl(self._gap_key)) or 2) / 1000.0), self.amount
             if await limiter.hit(self._item, self._wid):
                 return 0.0, (await storage.get_moving_window(self._key, self.amount, self._window))[1]
             return 0.005, self.amount
@@ -214,7 +241,7 @@ class LocalWindow:
         self._puts = 0
         try:
             self._bucket = SQLiteBucket.init_from_file(
-                [Rate(amount, self._interval)], table="send_window", db_path=str(path), use_file_lock=True
+                self._rates(amount), table="send_window", db_path=str(path), use_file_lock=True
             )
             self._bucket.lock.timeout = LOCAL_LOCK_TIMEOUT
             with self._thread_lock, self._bucket.lock:
@@ -225,6 +252,11 @@ class LocalWindow:
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from None
 
+    def _rates(self, cap: int) -> list:
+        """The spacing and the log as pyrate-limiter rates (one slot per window needs no spacing)."""
+        log = self._rate(cap, self._interval)
+        return [self._rate(1, spacing_ms(self._interval, cap)), log] if cap > 1 else [log]
+
     def take(self, reserve: int = 0) -> tuple[float, int]:
         from filelock import Timeout
         from pyrate_limiter import RateItem
@@ -233,7 +265,7 @@ class LocalWindow:
         try:
             with self._thread_lock, bucket.lock:
                 # the cap may shrink for senders outside the deployment; the log itself stays one log
-                bucket.rates = [self._rate(max(1, self.amount - reserve), self._interval)]
+                bucket.rates = self._rates(max(1, self.amount - reserve))
                 now = bucket.now()
                 item = RateItem("send", now)
                 if not bucket.put(item):
