@@ -5,49 +5,17 @@ from __future__ import annotations
 import os
 import time
 
-from bench._sandbox_proc import lemlist_conn_env
-
-
-def _wait_for_start(ready, go) -> None:
-    """Tell the parent this process is imported and connected, then wait for everyone's start signal."""
-    ready.put(os.getpid())
-    go.wait(timeout=600)
+from lemlist_dev.rate_senders import team_calls, wait_for_start
+from lemlist_sandbox import connection_json
 
 
 def _our_worker(base_url: str, key: str, n: int, ready, go, out, opts: dict | None = None) -> None:
-    """``n`` x ``get_team`` through ``LemlistHook``. ``opts``: ``extra`` (connection extra, e.g. a
-    ``rate_store``), ``env`` (e.g. ``AIRFLOW__LEMLIST__LOCAL_RATE_STORE``), ``delay`` (seconds after the
-    start signal: processes joining over time)."""
+    """``n`` x ``get_team`` through ``LemlistHook`` (``lemlist_dev.rate_senders.team_calls``). ``opts``:
+    ``extra`` (connection extra, e.g. a ``rate_store``), ``env`` (e.g. ``AIRFLOW__LEMLIST__LOCAL_RATE_STORE``),
+    ``delay`` (seconds after the start signal: processes joining over time)."""
     opts = opts or {}
-    os.environ.update(opts.get("env") or {})
-    lemlist_conn_env(
-        "lemlist_bench", base_url, key, rate_limit=20, rate_window=2.0, **(opts.get("extra") or {})
-    )
-    from lemlist_provider.hooks.lemlist import LemlistHook
-
-    hook = LemlistHook("lemlist_bench")
-    hook.get_conn()
-    failures = 0
-    _wait_for_start(ready, go)
-    if opts.get("delay"):
-        time.sleep(opts["delay"])
-    first = time.time()
-    for _ in range(n):
-        try:
-            hook.get_team()
-        except Exception:
-            failures += 1
-    gate = hook.limiter
-    out.put(
-        {
-            "first": first,
-            "last": time.time(),
-            "failures": failures,
-            "fallbacks": getattr(gate, "fallbacks", 0),
-            "shared_at_end": getattr(gate, "shared", False),
-            **hook.metrics(),
-        }
-    )
+    conn = connection_json(base_url, key, rate_limit=20, rate_window=2.0, **(opts.get("extra") or {}))
+    team_calls(conn, opts.get("env") or {}, n, opts.get("delay") or 0.0, ready, go, out)
 
 
 def _outside_worker(base_url: str, key: str, rate: float, ready, go, stop, out) -> None:
@@ -56,7 +24,7 @@ def _outside_worker(base_url: str, key: str, rate: float, ready, go, stop, out) 
 
     session = requests.Session()
     session.auth = ("", key)
-    _wait_for_start(ready, go)
+    wait_for_start(ready, go)
     sent = rejected = 0
     started = time.time()
     while not stop.is_set():
@@ -89,7 +57,7 @@ def _naive_worker(base_url: str, key: str, n: int, ready, go, out) -> None:
         reraise=True,
     )
     failures = 0
-    _wait_for_start(ready, go)
+    wait_for_start(ready, go)
     first = time.time()
     for _ in range(n):
         try:

@@ -18,7 +18,7 @@ import pytest
 
 from lemlist_provider.hooks.async_lemlist import LemlistAsyncHook
 from lemlist_provider.hooks.lemlist import LemlistHook
-from lemlist_provider.hooks.ratelimit import RateLimiter
+from lemlist_provider.hooks.ratelimit import RateAnswer, RateLimiter
 from lemlist_sandbox.ratelimit import make_limiter
 
 LIMIT, WINDOW = 20, 2.0
@@ -89,7 +89,7 @@ def simulate(
             push(t + rnd.uniform(*latency), "response", i, (status, decision.remaining, retry_after, data))
         elif kind == "response":
             status, remaining, retry_after, sent_at = data
-            limiters[i].observe(status, LIMIT, remaining, retry_after, sent_at)
+            limiters[i].observe(RateAnswer(status, LIMIT, remaining, retry_after, sent_at))
             if status == 429:
                 stats["rejected"] += 1
                 push(t + retry_after + rnd.uniform(0, 0.1), "try", i)
@@ -168,9 +168,9 @@ def test_a_429_pauses_every_thread_until_retry_after():
     clock = FakeClock()
     limiter = RateLimiter(LIMIT, WINDOW, clock=clock, rng=random.Random(1))
     assert limiter.reserve() == 0.0
-    limiter.observe(200, LIMIT, LIMIT - 1, None, sent_at=0.0)
+    limiter.observe(RateAnswer(200, LIMIT, LIMIT - 1, None, sent_at=0.0))
     clock.now = 0.5
-    limiter.observe(429, LIMIT, 0, 2.0, sent_at=0.45)
+    limiter.observe(RateAnswer(429, LIMIT, 0, 2.0, sent_at=0.45))
     # every slot handed out from now on, to any thread, starts after Retry-After
     delays = [limiter.reserve() for _ in range(3)]
     assert min(delays) >= 2.0
@@ -180,8 +180,8 @@ def test_a_429_pauses_every_thread_until_retry_after():
 def test_a_429_pauses_real_threads():
     limiter = RateLimiter(LIMIT, 0.2)  # a short window: the pacing after the pause stays short
     limiter.acquire()
-    limiter.observe(200, LIMIT, 5, None, sent_at=time.monotonic())  # others are sending
-    limiter.observe(429, LIMIT, 0, 0.3, sent_at=time.monotonic())
+    limiter.observe(RateAnswer(200, LIMIT, 5, None, sent_at=time.monotonic()))  # others are sending
+    limiter.observe(RateAnswer(429, LIMIT, 0, 0.3, sent_at=time.monotonic()))
     started = time.monotonic()
     waited: list[float] = []
 
@@ -215,7 +215,7 @@ def test_aacquire_never_blocks_the_event_loop():
         async def caller() -> None:
             for _ in range(3):
                 await limiter.aacquire()
-                limiter.observe(200, 4, 2, None, sent_at=time.monotonic())
+                limiter.observe(RateAnswer(200, 4, 2, None, sent_at=time.monotonic()))
 
         tick = asyncio.create_task(ticker())
         await asyncio.gather(*(caller() for _ in range(3)))  # the first waits on the probe, others pace
@@ -280,10 +280,12 @@ def test_a_reset_that_frees_every_slot_at_once_is_learned_as_a_fixed_window():
     clock = FakeClock()
     limiter = RateLimiter(LIMIT, WINDOW, clock=clock, rng=random.Random(1))
     limiter.reserve()
-    limiter.observe(200, LIMIT, 2, None, sent_at=0.0)  # the window is nearly full
+    limiter.observe(RateAnswer(200, LIMIT, 2, None, sent_at=0.0))  # the window is nearly full
     clock.now = 0.4
     limiter.reserve()
-    limiter.observe(200, LIMIT, LIMIT - 1, None, sent_at=0.4)  # and empty 0.4 s later: a fixed reset
+    limiter.observe(
+        RateAnswer(200, LIMIT, LIMIT - 1, None, sent_at=0.4)
+    )  # and empty 0.4 s later: a fixed reset
     assert limiter.window_kind == "fixed"
 
 
@@ -293,5 +295,5 @@ def test_a_sliding_window_freeing_slot_by_slot_stays_sliding():
     for step, remaining in enumerate(range(2, 20, 2)):  # two slots free every 0.3 s
         clock.now = step * 0.3
         limiter.reserve()
-        limiter.observe(200, LIMIT, remaining, None, sent_at=clock.now)
+        limiter.observe(RateAnswer(200, LIMIT, remaining, None, sent_at=clock.now))
     assert limiter.window_kind == "sliding"

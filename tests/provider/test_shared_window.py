@@ -16,8 +16,8 @@ import time
 import uuid
 
 import pytest
-from rate_senders import run_senders
 
+from lemlist_dev.rate_senders import run_senders
 from lemlist_dev.tcp_relay import TcpRelay
 from lemlist_provider.hooks.async_lemlist import LemlistAsyncHook
 from lemlist_provider.hooks.lemlist import LemlistHook
@@ -189,7 +189,9 @@ def test_redis_back_returns_to_the_shared_window(sandbox, team_key, make_conn, r
             time.sleep(0.6)
             _calls(hook, 5)
         assert gate.shared
-        assert _window_entries(sandbox.base_url, team_key) >= 4  # slots taken in Redis again
+        # slots taken in Redis again, and the sends of the outage (the last 5, ~1 s before) recorded in it:
+        # the server still counts them, so the window must too, or the processes coming back overfill it
+        assert _window_entries(sandbox.base_url, team_key) >= 9
         assert any("is back" in r.getMessage() for r in caplog.records)
     finally:
         relay.stop()

@@ -38,7 +38,7 @@ from .errors import (
     LemlistResponseError,
     LemlistServerError,
 )
-from .ratelimit import UNPACED, SendGate
+from .ratelimit import UNPACED, RateAnswer, SendGate
 
 if TYPE_CHECKING:
     from .transport import LemlistTransport
@@ -128,9 +128,8 @@ class Call:
         ``text`` may be a callable, called only for an error answer: a streamed success is not read here.
         """
         retry_after, limit = _header(headers, "Retry-After"), _header(headers, "X-RateLimit-Limit", int)
-        self.gate.observe(
-            status, limit, _header(headers, "X-RateLimit-Remaining", int), retry_after, self.sent_at
-        )
+        remaining = _header(headers, "X-RateLimit-Remaining", int)
+        self.gate.observe(RateAnswer(status, limit, remaining, retry_after, self.sent_at))
         if self.with_key:
             self.owner.note_pacing(self.gate)
         content_type = headers.get("Content-Type") or ""

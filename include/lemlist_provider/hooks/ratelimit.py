@@ -52,10 +52,21 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 DEFAULT_LIMIT = 20
 DEFAULT_WINDOW = 2.0
+
+
+class RateAnswer(NamedTuple):
+    """What an answer says about the key's budget: its status and rate-limit headers, and when the request
+    left (``time.monotonic``): the server counted the window ending about then."""
+
+    status: int | None
+    limit: int | None
+    remaining: int | None
+    retry_after: float | None
+    sent_at: float | None = None
 
 
 class SendGate(Protocol):
@@ -71,10 +82,8 @@ class SendGate(Protocol):
     async def aacquire(self) -> float:
         """``acquire`` without blocking the event loop."""
 
-    def observe(
-        self, status: int, limit: int | None, remaining: int | None, retry_after: float | None, sent_at: float
-    ) -> None:
-        """The answer to the request sent at ``sent_at`` (``time.monotonic``) and its rate-limit headers."""
+    def observe(self, answer: RateAnswer) -> None:
+        """Learn from the answer to a request this gate let out."""
 
     def no_answer(self) -> None:
         """The request got no answer (timeout, reset)."""
@@ -204,6 +213,31 @@ class RateLimiter:
             self._own.append(self._clock() if at is None else at)
             self._prune(self._clock())
 
+    def recent_sends(self) -> int:
+        """This process's sends in the last window (its share of the window, whichever layer paced them)."""
+        with self._lock:
+            horizon = self._clock() - self.window
+            return sum(1 for at in self._own if at > horizon)
+
+    def window_count(self) -> int:
+        """The server's count of the window as the last answer (at most a quarter window old) told it, or
+        this process's own sends in the window if none is that fresh: every sender's sends, not only ours."""
+        with self._lock:
+            last = self._last_count
+            fresh = last is not None and self._clock() - last[0] <= self.window / 4
+        return max(last[1] if fresh else 0, self.recent_sends())
+
+    def take_over(self) -> None:
+        """Pace from now on at the share this process had in the shared window, or the room the others
+        left in the last window if that is more: the shares add up to what the window allowed, so the
+        processes that fall back together fit, and one alone keeps the whole budget."""
+        share = self.recent_sends()
+        with self._lock:
+            now = self._clock()
+            others = max((seen for at, seen in self._others_seen if at >= now - self.window), default=0)
+            self._probed = True
+            self._set_quota(max(1, share, self.limit - self.shared_slack - others), catch_up=False)
+
     # -- before a request ------------------------------------------------------------------------
     def reserve(self) -> float:
         """Claim the next send slot; returns how long to wait before sending (0 = now).
@@ -253,21 +287,15 @@ class RateLimiter:
             waited += 0.005
 
     # -- after a response ------------------------------------------------------------------------
-    def observe(
-        self,
-        status: int | None,
-        limit: int | None,
-        remaining: int | None,
-        retry_after: float | None,
-        sent_at: float | None = None,
-    ) -> None:
-        """Learn from a response's rate-limit headers; ``sent_at`` (monotonic) is when that request left.
+    def observe(self, answer: RateAnswer) -> None:
+        """Learn from a response's rate-limit headers.
 
-        The server counted the window ending when the request arrived (~``sent_at``), so the own count
-        is taken over the same window; ``others`` is then exact for that moment.
+        The server counted the window ending when the request arrived (~``answer.sent_at``), so the own
+        count is taken over the same window; ``others`` is then exact for that moment.
         """
         if not self.enabled:
             return
+        status, limit, remaining, retry_after, sent_at = answer
         with self._lock:
             now = self._clock()
             first_probe = first = not self._probed

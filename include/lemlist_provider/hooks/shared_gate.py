@@ -24,7 +24,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 
-from .ratelimit import RateLimiter
+from .ratelimit import RateAnswer, RateLimiter
 from .shared_window import StoreUnavailable, WindowStore
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,9 @@ class LayeredGate:
         self.outside = OutsideReserve(self.limit, self.window)
         self._reserve_state: ReserveState | None = None  # the store's, as last read or written
         self.fallbacks = 0  # outages seen (the Stats counter's value in this process)
+        # no learning about outside senders before this (``time.monotonic``): just after an outage the
+        # server still counts sends the store never saw, this process's and those of processes not back yet
+        self._learn_after = 0.0
 
     # -- the store's health ------------------------------------------------------------------------
     @property
@@ -145,6 +148,7 @@ class LayeredGate:
                 return
             self._down = True
             self.fallbacks += 1
+        self.header.take_over()
         log.warning(
             "lemlist rate store %s unavailable (%s): pacing by the response headers alone, retrying the "
             "store in %.0f s",
@@ -159,12 +163,19 @@ class LayeredGate:
         except Exception:  # metrics must never break a call
             pass
 
-    def _recovered(self) -> None:
-        if self._down:
-            with self._lock:
-                was_down, self._down = self._down, False
-            if was_down:
-                log.info("lemlist rate store %s is back: sharing its send window again", self.where)
+    def _recovered(self) -> int:
+        """Mark the store healthy; when it was down until now, the sends the server counts in its window
+        that the store does not hold (made without it: this process's, and those of processes not back
+        yet), for the store to record, else 0."""
+        if not self._down:
+            return 0
+        with self._lock:
+            was_down, self._down = self._down, False
+        if not was_down:
+            return 0
+        log.info("lemlist rate store %s is back: sharing its send window again", self.where)
+        self._learn_after = time.monotonic() + 2 * self.window
+        return self.header.window_count()
 
     # -- senders outside the deployment ----------------------------------------------------------------
     def _reserve(self) -> int:
@@ -209,14 +220,15 @@ class LayeredGate:
         return lock
 
     # -- SendGate ------------------------------------------------------------------------------------
-    def _settle(self, taken: tuple[float, int]) -> float | None:
-        """After the store answered a take: ``None`` when the slot is ours, else how long to wait."""
-        self._recovered()
+    def _settle(self, taken: tuple[float, int]) -> tuple[float | None, int]:
+        """After the store answered a take: ``None`` when the slot is ours, else how long to wait; and the
+        sends made during an outage that just ended, for the store to count (``WindowStore.record``)."""
+        unrecorded = self._recovered()
         pause, count = taken
         if pause > 0:
-            return min(pause, self.window)
+            return min(pause, self.window), unrecorded
         self._took(count)
-        return None
+        return None, unrecorded
 
     def acquire(self) -> float:
         waited = 0.0
@@ -228,7 +240,9 @@ class LayeredGate:
             if pause <= 0:
                 try:
                     with self._take_lock:
-                        pause = self._settle(store.take(self._reserve()))
+                        pause, unrecorded = self._settle(store.take(self._reserve()))
+                        if unrecorded:
+                            store.record(unrecorded)
                 except StoreUnavailable as exc:
                     self._failed(exc)
                     continue
@@ -247,7 +261,9 @@ class LayeredGate:
             if pause <= 0:
                 try:
                     async with self._atake_lock():
-                        pause = self._settle(await store.atake(self._reserve()))
+                        pause, unrecorded = self._settle(await store.atake(self._reserve()))
+                        if unrecorded:
+                            await asyncio.to_thread(store.record, unrecorded)
                 except StoreUnavailable as exc:
                     self._failed(exc)
                     continue
@@ -256,17 +272,11 @@ class LayeredGate:
             await asyncio.sleep(pause)
             waited += pause
 
-    def observe(
-        self,
-        status: int | None,
-        limit: int | None,
-        remaining: int | None,
-        retry_after: float | None,
-        sent_at: float | None = None,
-    ) -> None:
-        self.header.observe(status, limit, remaining, retry_after, sent_at)
-        if self._down:
+    def observe(self, answer: RateAnswer) -> None:
+        self.header.observe(answer)
+        if self._down or time.monotonic() < self._learn_after:
             return
+        status, limit, remaining, _, sent_at = answer
         if status == 429:
             # every send of the deployment had its slot in the shared window: only a sender outside it
             # (or a request counted late) can fill the server's window over it

@@ -74,6 +74,10 @@ class WindowStore(Protocol):
     async def atake(self, reserve: int = 0) -> tuple[float, int]:
         """``take`` without blocking the event loop."""
 
+    def record(self, sends: int) -> None:
+        """Count ``sends`` made without the store (during an outage) as taken now, as far as the window
+        has room: the server still counts them for up to a window."""
+
     def read_reserve(self) -> tuple | None:
         """The reserve for senders outside the deployment (``shared_gate.OutsideReserve``), or ``None``."""
 
@@ -171,6 +175,14 @@ class RedisWindow:
             if self._sync.hit(self._item, self._wid):
                 return 0.0, self._storage.get_moving_window(self._key, self.amount, self._window)[1]
             return 0.005, self.amount
+        except self._errors() as exc:
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from None
+
+    def record(self, sends: int) -> None:
+        try:
+            count = self._storage.get_moving_window(self._key, self.amount, self._window)[1]
+            if min(sends, self.amount - count) > 0:
+                self._sync.hit(self._item, self._wid, cost=min(sends, self.amount - count))
         except self._errors() as exc:
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from None
 
@@ -285,6 +297,27 @@ class LocalWindow:
 
     async def atake(self, reserve: int = 0) -> tuple[float, int]:
         return await asyncio.to_thread(self.take, reserve)
+
+    def record(self, sends: int) -> None:
+        from filelock import Timeout
+        from pyrate_limiter.buckets.sqlite_bucket import Queries
+
+        bucket = self._bucket
+        try:
+            with self._thread_lock, bucket.lock:
+                now = bucket.now()
+                cur = bucket.conn.execute(
+                    "SELECT COUNT(*) FROM send_window WHERE item_timestamp > ?", (now - self._interval,)
+                )
+                room = min(sends, self.amount - cur.fetchone()[0])
+                cur.close()
+                if room > 0:
+                    bucket.conn.executemany(
+                        Queries.PUT_ITEM.format(table="send_window"), [("send", now)] * room
+                    )
+                    bucket.conn.commit()
+        except (sqlite3.Error, OSError, Timeout) as exc:
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from None
 
     def _reserve_sql(self, sql: str, *args) -> list:
         from filelock import Timeout
