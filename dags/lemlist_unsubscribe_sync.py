@@ -18,7 +18,7 @@ from airflow.sdk import dag, task
 
 from lemlist_provider import allowlists
 from lemlist_provider.dag_args import choice, count, flag, lemlist_dag, percent, text
-from lemlist_provider.operators.unsubscribes import LemlistUnsubscribeSyncOperator
+from lemlist_provider.operators.unsubscribes import STORE_ARGUMENTS, LemlistUnsubscribeSyncOperator
 from lemlist_provider.unsubscribes import run_summary
 
 
@@ -97,10 +97,7 @@ from lemlist_provider.unsubscribes import run_summary
 def lemlist_unsubscribe_sync():
     sync = LemlistUnsubscribeSyncOperator(
         task_id="sync",
-        store="{{ params.store or var.value.get('lemlist_suppression_store', 'csv') }}",
-        csv_path="{{ params.csv_path or var.value.get('lemlist_suppression_csv_path', '') }}",
-        sql_conn_id="{{ params.sql_conn_id or var.value.get('lemlist_suppression_conn_id', 'suppression_db') }}",
-        table="{{ params.table or var.value.get('lemlist_suppression_table', 'lemlist_suppression') }}",
+        **STORE_ARGUMENTS,
         mode="{{ params.mode }}",
         truth="{{ params.truth }}",
         confirm_removals="{{ params.confirm_removals }}",

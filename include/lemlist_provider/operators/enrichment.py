@@ -43,8 +43,7 @@ class LemlistCreditsOperator(LemlistBaseOperator):
         self, *, min_credits: int | None = None, scheduled_spending: bool = False, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        self.min_credits = min_credits
-        self.scheduled_spending = scheduled_spending
+        self.keep_arguments(locals())
 
     def execute(self, context: Any) -> dict[str, Any]:
         if self.scheduled_spending and not settings.scheduled_enrichment_spends():
@@ -119,26 +118,8 @@ class LemlistEnrichOperator(LemlistBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.lead_ids = lead_ids
-        self.people = people
-        self.campaign_id = campaign_id
-        self.campaign_status = campaign_status
-        self.source = source
-        self.enrichments = enrichments
-        self.force = force
-        self.max_credits = max_credits
-        self.on_insufficient_credits = on_insufficient_credits
-        self.credit_cost = credit_cost
-        self.chunk_size = chunk_size
-        self.ledger_path = ledger_path
-        self.resend_unknown = resend_unknown
-        self.wait_for_completion = wait_for_completion
-        self.deferrable = deferrable
-        self.output_path = output_path
-        self.wait_timeout = float(timeout)
-        self.first_poll = first_poll
-        self.backoff = backoff
-        self.max_interval = max_interval
+        self.keep_arguments(locals(), but=("timeout",))
+        self.wait_timeout = float(timeout)  # in seconds, named for the wait it bounds
 
     def _files(self, context: Any) -> tuple[Any, Ledger]:
         """The results file (checked writable now, before any credit is spent) and the run's ledger: beside
@@ -300,10 +281,7 @@ class LemlistEnrichmentResultsOperator(LemlistBaseOperator):
         **kwargs: Any,
     ) -> None:  # fmt: skip
         super().__init__(**kwargs)
-        self.started = started
-        self.waited = waited
-        self.output_path = output_path
-        self.write_back = write_back
+        self.keep_arguments(locals())
 
     def execute(self, context: Any) -> dict[str, Any]:
         if not isinstance(self.started, dict) or "records" not in self.started:
@@ -331,10 +309,7 @@ class LemlistEnrichmentReportOperator(LemlistBaseOperator):
         self, *, credits_before: Any, started: Any, collected: Any, waited: Any = None, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        self.credits_before = credits_before
-        self.started = started
-        self.waited = waited
-        self.collected = collected
+        self.keep_arguments(locals())
 
     def execute(self, context: Any) -> dict[str, Any]:
         after = credits_of(self.hook.get_credits())

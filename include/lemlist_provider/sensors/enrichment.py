@@ -61,8 +61,7 @@ class LemlistEnrichmentSensor(LemlistBaseSensor):
         kwargs.setdefault("poke_interval", 10)
         kwargs.setdefault("inlets", [EVENT_ASSETS["enrichment"]])  # where enrichment callbacks are noted
         super().__init__(**kwargs)
-        self.enrichment_ids = enrichment_ids
-        self.first_poll, self.backoff, self.max_interval, self.wave = first_poll, backoff, max_interval, wave
+        self.keep_arguments(locals())
         self._state: EnrichmentWait | None = None
 
     def execute(self, context: Any) -> Any:
