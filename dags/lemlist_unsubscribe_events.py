@@ -19,7 +19,7 @@ from lemlist_provider.dag_args import lemlist_dag
 from lemlist_provider.events.assets import EVENT_ASSETS
 from lemlist_provider.events.config import unsubscribe_families
 from lemlist_provider.operators.events import LemlistUnsubscribeEventsOperator
-from lemlist_provider.operators.unsubscribes import STORE_ARGUMENTS
+from lemlist_provider.operators.local_store import STORE_ARGUMENTS
 
 
 @dag(

@@ -17,8 +17,9 @@ from datetime import timedelta
 from airflow.sdk import dag, task
 
 from lemlist_provider import allowlists
-from lemlist_provider.dag_args import choice, count, flag, lemlist_dag, percent, text
-from lemlist_provider.operators.unsubscribes import STORE_ARGUMENTS, LemlistUnsubscribeSyncOperator
+from lemlist_provider.dag_args import choice, count, flag, from_params, lemlist_dag, percent, text
+from lemlist_provider.operators.local_store import STORE_ARGUMENTS
+from lemlist_provider.operators.unsubscribes import LemlistUnsubscribeSyncOperator
 from lemlist_provider.unsubscribes import run_summary
 
 
@@ -98,15 +99,8 @@ def lemlist_unsubscribe_sync():
     sync = LemlistUnsubscribeSyncOperator(
         task_id="sync",
         **STORE_ARGUMENTS,
-        mode="{{ params.mode }}",
-        truth="{{ params.truth }}",
-        confirm_removals="{{ params.confirm_removals }}",
-        max_removal_percent="{{ params.max_removal_percent }}",
-        max_removals="{{ params.max_removals }}",
-        max_invalid_percent="{{ params.max_invalid_percent }}",
-        dry_run="{{ params.dry_run }}",
-        pull="{{ params.pull }}",
-        audit_dir="{{ params.audit_dir }}",
+        **from_params("mode", "truth", "confirm_removals", "dry_run", "pull", "audit_dir"),
+        **from_params("max_removal_percent", "max_removals", "max_invalid_percent"),  # the mirror guards
     )
     task(run_summary, task_id="summary")(sync.output)
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from airflow.sdk import BaseOperator
 from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
@@ -27,7 +28,14 @@ from lemlist_provider.enrichment.starts import collect_results, per_row, start_e
 from lemlist_provider.enrichment.wait import DEFAULT_POLL, check_event
 from lemlist_provider.events.callbacks import enrichment_webhook_url
 from lemlist_provider.figures import FIGURES
-from lemlist_provider.operators.base import LemlistBaseOperator, as_bool, as_list, given, run_output
+from lemlist_provider.operators.base import (
+    LemlistBaseOperator,
+    LemlistTaskMixin,
+    as_bool,
+    as_list,
+    given,
+    run_output,
+)
 from lemlist_provider.triggers.base import run_in_worker
 from lemlist_provider.triggers.enrichment import LemlistEnrichmentTrigger
 
@@ -59,7 +67,44 @@ class LemlistCreditsOperator(LemlistBaseOperator):
         return {"credits": credits, "http": self.hook.metrics()}
 
 
-class LemlistEnrichOperator(LemlistBaseOperator):
+class EnrichmentWaitTask(LemlistTaskMixin, BaseOperator):
+    """Base of the tasks that wait for enrichments through ``LemlistEnrichmentTrigger``: the operator (with
+    ``wait_for_completion``) and ``LemlistEnrichmentSensor``. The poll schedule's arguments, their defaults
+    and how the trigger is built from them are here once, so both waits follow the same schedule.
+
+    :param first_poll: seconds before the first poll (about the time an enrichment takes)
+    :param backoff: factor of the growing poll interval (deferrable) between rounds
+    :param max_interval: cap of that interval
+    """
+
+    def __init__(
+        self,
+        *,
+        first_poll: float = DEFAULT_POLL["first_poll"],
+        backoff: float = DEFAULT_POLL["backoff"],
+        max_interval: float = DEFAULT_POLL["max_interval"],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.keep_arguments(locals())
+
+    def enrichment_trigger(
+        self, enrichment_ids: list[str], deadline: float, **options: Any
+    ) -> LemlistEnrichmentTrigger:
+        """The trigger that waits for ``enrichment_ids`` until ``deadline`` (epoch seconds) on this task's
+        connection and schedule; ``options``: the trigger's others (``wave``)."""
+        return LemlistEnrichmentTrigger(
+            enrichment_ids=enrichment_ids,
+            deadline=deadline,
+            lemlist_conn_id=self.lemlist_conn_id,
+            first_poll=float(self.first_poll),
+            backoff=float(self.backoff),
+            max_interval=float(self.max_interval),
+            **options,
+        )
+
+
+class LemlistEnrichOperator(EnrichmentWaitTask, LemlistBaseOperator):
     """Start lemlist enrichments for leads, people, a campaign's leads or a file's rows.
 
     Inputs (any combination): ``lead_ids`` (``POST /leads/{id}/enrich``, 409 = skipped unless ``force``);
@@ -112,9 +157,6 @@ class LemlistEnrichOperator(LemlistBaseOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         output_path: str | None = None,
         timeout: float = 3600.0,
-        first_poll: float = DEFAULT_POLL["first_poll"],
-        backoff: float = DEFAULT_POLL["backoff"],
-        max_interval: float = DEFAULT_POLL["max_interval"],
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -235,10 +277,7 @@ class LemlistEnrichOperator(LemlistBaseOperator):
         self.log.info("lemlist enrichment started: %s", json.dumps(result["counts"]))
         if not self.wait_for_completion:
             return result
-        trigger = LemlistEnrichmentTrigger(
-            enrichment_ids=ids, deadline=time.time() + self.wait_timeout, lemlist_conn_id=self.lemlist_conn_id,
-            first_poll=float(self.first_poll), backoff=float(self.backoff), max_interval=float(self.max_interval),
-        )  # fmt: skip
+        trigger = self.enrichment_trigger(ids, time.time() + self.wait_timeout)
         if self.deferrable and ids:
             context["ti"].xcom_push(key="started", value=result)
             self.defer(trigger=trigger, method_name="execute_complete",

@@ -33,7 +33,7 @@ from lemlist_provider.events.unsubscribes import suppressions
 from lemlist_provider.hooks.errors import LemlistClientError, LemlistNotFoundError
 from lemlist_provider.notifiers import HANDOFF_LEADS_KEY, LemlistHandoffNotifier
 from lemlist_provider.operators.base import KeepArgumentsMixin, LemlistBaseOperator, as_bool, given
-from lemlist_provider.operators.unsubscribes import LocalStoreTask
+from lemlist_provider.operators.local_store import LocalStoreTask
 from lemlist_provider.unsubscribes import Side, normalise
 
 HANDOFF_SQLITE = "lemlist_reply_handoff.sqlite"
