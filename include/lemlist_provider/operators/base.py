@@ -104,7 +104,6 @@ class LemlistBaseSensor(LemlistTaskMixin, BaseSensorOperator):
     ) -> None:
         super().__init__(pool=pool, **kwargs)
         self.keep_arguments(locals(), but=("pool",))
-        self.deferrable = deferrable
 
     def trigger(self, deadline: float) -> BaseTrigger:
         """The trigger that waits in the triggerer until ``deadline`` (epoch seconds)."""

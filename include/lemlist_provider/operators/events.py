@@ -169,8 +169,9 @@ class LemlistUnsubscribeEventsOperator(LocalStoreTask):
     """Add the people of the run's unsubscribe and bounce events to the local suppression list.
 
     The store is the unsubscribe sync's (``LocalStoreTask``: ``store``, ``csv_path``, ``sql_conn_id``,
-    ``table``, resolved the same way), and entries are compared on the sync's keys, so a person already listed is not added again,
-    whether the sync or an earlier event put them there. Returns counts (no email) for XCom.
+    ``table``, resolved the same way), and entries are compared on the sync's keys, so a person already
+    listed is not added again, whether the sync or an earlier event put them there. Returns counts (no email)
+    for XCom.
 
     :param bounces: add hard bounces too (default ``[lemlist] events_suppress_bounces``)
     """
