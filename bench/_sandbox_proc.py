@@ -9,6 +9,7 @@ import os
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 from lemlist_sandbox import SandboxServer, connection_json
 
@@ -21,19 +22,11 @@ PYTHON = (
 
 
 class SandboxProcess(SandboxServer):
-    """``python -m lemlist_sandbox`` on a free port, seed ``empty``, at the given budget."""
+    """``python -m lemlist_sandbox`` on a free port, seed ``empty``; ``kind`` is the rate window's kind and
+    ``options`` are ``SandboxServer``'s (``rate_limit``, ``rate_window``, ...: the same defaults)."""
 
-    def __init__(
-        self, *, rate_limit: int = 20, rate_window: float = 2.0, seed: str = "empty", kind: str = "sliding"
-    ) -> None:
-        super().__init__(
-            seed=seed,
-            rate_limit=rate_limit,
-            rate_window=rate_window,
-            rate_window_kind=kind,
-            in_process=False,
-            python=PYTHON,
-        )
+    def __init__(self, *, seed: str = "empty", kind: str = "sliding", **options: Any) -> None:
+        super().__init__(seed=seed, rate_window_kind=kind, in_process=False, python=PYTHON, **options)
 
     @property
     def root(self) -> str:

@@ -10,7 +10,7 @@ import pendulum
 from airflow.sdk import dag
 
 from lemlist_provider import allowlists
-from lemlist_provider.dag_args import count, lemlist_dag, text
+from lemlist_provider.dag_args import count, from_params, lemlist_dag, text
 from lemlist_provider.operators.account import LemlistAccountOverviewOperator
 
 
@@ -34,8 +34,7 @@ from lemlist_provider.operators.account import LemlistAccountOverviewOperator
 def lemlist_account_overview():
     LemlistAccountOverviewOperator(
         task_id="summary",
-        lemlist_conn_id="{{ params.lemlist_conn_id }}",
-        min_credits="{{ params.min_credits }}",
+        **from_params("lemlist_conn_id", "min_credits"),
     )
 
 

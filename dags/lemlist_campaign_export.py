@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from airflow.sdk import dag, task
 
-from lemlist_provider.dag_args import campaign, choice, lemlist_dag, seconds, text
+from lemlist_provider.dag_args import campaign, choice, from_params, lemlist_dag, seconds, text
 from lemlist_provider.exports import summarise
 from lemlist_provider.operators.exports import (
     DEFAULT_OUTPUT,
@@ -73,20 +73,13 @@ from lemlist_provider.operators.exports import (
     },  # fmt: skip
 )
 def lemlist_campaign_export():
-    campaigns = LemlistListCampaignsOperator(
-        task_id="list_campaigns", status="{{ params.status }}", campaign_id="{{ params.campaign_id }}"
-    )
+    campaigns = LemlistListCampaignsOperator(task_id="list_campaigns", **from_params("status", "campaign_id"))
     exports = LemlistCampaignExportOperator.partial(
         task_id="export",
         outlets=[LEMLIST_EXPORTS_ASSET],  # declared at parse time so the scheduler knows the producer
         deferrable=True,
-        method="{{ params.method }}",
-        state="{{ params.state }}",
-        output_uri="{{ params.output_uri }}",
-        first_poll="{{ params.first_poll }}",
-        poll_min="{{ params.poll_min }}",
-        poll_max="{{ params.poll_max }}",
-        export_timeout="{{ params.export_timeout }}",
+        **from_params("method", "state", "output_uri"),
+        **from_params("first_poll", "poll_min", "poll_max", "export_timeout"),
         map_index_template="{{ task.campaign['campaign_id'] if task.campaign is mapping else task.campaign }}",
     ).expand(campaign=campaigns.output)
     task(summarise, task_id="summary")(exports.output, method="{{ params.method }}")

@@ -23,7 +23,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, Param
 
-from lemlist_provider.dag_args import campaign, choice, count, flag, lemlist_dag, seconds, text
+from lemlist_provider.dag_args import campaign, choice, count, flag, from_params, lemlist_dag, seconds, text
 from lemlist_provider.enrichment.items import ENRICHMENTS
 from lemlist_provider.operators.enrichment import (
     LemlistCreditsOperator,
@@ -93,11 +93,7 @@ def enrichment_dag(
         started = LemlistEnrichOperator(
             task_id="request_enrichments",
             **inputs,
-            enrichments="{{ params.enrichments }}",
-            force="{{ params.force }}",
-            resend_unknown="{{ params.resend_unknown }}",
-            max_credits="{{ params.max_credits }}",
-            on_insufficient_credits="{{ params.on_insufficient_credits }}",
+            **from_params("enrichments", "force", "resend_unknown", "max_credits", "on_insufficient_credits"),
             output_path="{{ params.output }}",
         )
         waited = LemlistEnrichmentSensor(
@@ -126,13 +122,13 @@ manual = enrichment_dag(
     "lemlist_enrichment",
     schedule=None,
     params=MANUAL_PARAMS,
-    inputs={"campaign_id": "{{ params.campaign_id }}", "source": "{{ params.source }}"},
+    inputs=from_params("campaign_id", "source"),
     write_back="{{ params.write_back }}",
 )
 new_leads = enrichment_dag(
     "lemlist_enrichment_new_leads",
     schedule="@daily",
     params=SCHEDULED_PARAMS,
-    inputs={"campaign_status": "{{ params.campaign_status }}"},
+    inputs=from_params("campaign_status"),
     write_back=True,  # the written-back enrichmentStatus is what makes the next run skip these leads
 )

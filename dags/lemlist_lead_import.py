@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from airflow.sdk import Param, dag
 
-from lemlist_provider.dag_args import campaign, choice, count, flag, lemlist_dag, text
+from lemlist_provider.dag_args import campaign, choice, count, flag, from_params, lemlist_dag, text
 from lemlist_provider.operators.lead_import import (
     LemlistImportLeadBatchOperator,
     LemlistLeadImportReportOperator,
@@ -77,21 +77,9 @@ from lemlist_provider.operators.lead_import import (
 def lemlist_lead_import():
     validate = LemlistValidateLeadsOperator(
         task_id="validate",
-        campaign_id="{{ params.campaign_id }}",
-        source="{{ params.source }}",
-        leads="{{ params.leads }}",
-        output_uri="{{ params.output_uri }}",
-        batch_size="{{ params.batch_size }}",
-        deduplicate="{{ params.deduplicate }}",
-        skip_unsubscribed="{{ params.skip_unsubscribed }}",
-        enrichment={
-            "findEmail": "{{ params.findEmail }}",
-            "verifyEmail": "{{ params.verifyEmail }}",
-            "linkedinEnrichment": "{{ params.linkedinEnrichment }}",
-            "findPhone": "{{ params.findPhone }}",
-        },
-        dry_run="{{ params.dry_run }}",
-        strategy="{{ params.strategy }}",
+        **from_params("campaign_id", "source", "leads", "output_uri"),
+        **from_params("batch_size", "deduplicate", "skip_unsubscribed", "dry_run", "strategy"),
+        enrichment=from_params("findEmail", "verifyEmail", "linkedinEnrichment", "findPhone"),
     )
     batches = LemlistImportLeadBatchOperator.partial(
         task_id="import_batch",

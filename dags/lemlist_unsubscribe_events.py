@@ -19,6 +19,7 @@ from lemlist_provider.dag_args import lemlist_dag
 from lemlist_provider.events.assets import EVENT_ASSETS
 from lemlist_provider.events.config import unsubscribe_families
 from lemlist_provider.operators.events import LemlistUnsubscribeEventsOperator
+from lemlist_provider.operators.local_store import STORE_ARGUMENTS
 
 
 @dag(
@@ -28,13 +29,7 @@ from lemlist_provider.operators.events import LemlistUnsubscribeEventsOperator
     **lemlist_dag(__doc__, "events", "compliance", pool=None),
 )
 def lemlist_unsubscribe_events():
-    LemlistUnsubscribeEventsOperator(
-        task_id="suppress",
-        store="{{ var.value.get('lemlist_suppression_store', 'csv') }}",
-        csv_path="{{ var.value.get('lemlist_suppression_csv_path', '') }}",
-        sql_conn_id="{{ var.value.get('lemlist_suppression_conn_id', 'suppression_db') }}",
-        table="{{ var.value.get('lemlist_suppression_table', 'lemlist_suppression') }}",
-    )
+    LemlistUnsubscribeEventsOperator(task_id="suppress", **STORE_ARGUMENTS)
 
 
 lemlist_unsubscribe_events()

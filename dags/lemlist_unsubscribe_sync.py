@@ -17,7 +17,8 @@ from datetime import timedelta
 from airflow.sdk import dag, task
 
 from lemlist_provider import allowlists
-from lemlist_provider.dag_args import choice, count, flag, lemlist_dag, percent, text
+from lemlist_provider.dag_args import choice, count, flag, from_params, lemlist_dag, percent, text
+from lemlist_provider.operators.local_store import STORE_ARGUMENTS
 from lemlist_provider.operators.unsubscribes import LemlistUnsubscribeSyncOperator
 from lemlist_provider.unsubscribes import run_summary
 
@@ -97,19 +98,9 @@ from lemlist_provider.unsubscribes import run_summary
 def lemlist_unsubscribe_sync():
     sync = LemlistUnsubscribeSyncOperator(
         task_id="sync",
-        store="{{ params.store or var.value.get('lemlist_suppression_store', 'csv') }}",
-        csv_path="{{ params.csv_path or var.value.get('lemlist_suppression_csv_path', '') }}",
-        sql_conn_id="{{ params.sql_conn_id or var.value.get('lemlist_suppression_conn_id', 'suppression_db') }}",
-        table="{{ params.table or var.value.get('lemlist_suppression_table', 'lemlist_suppression') }}",
-        mode="{{ params.mode }}",
-        truth="{{ params.truth }}",
-        confirm_removals="{{ params.confirm_removals }}",
-        max_removal_percent="{{ params.max_removal_percent }}",
-        max_removals="{{ params.max_removals }}",
-        max_invalid_percent="{{ params.max_invalid_percent }}",
-        dry_run="{{ params.dry_run }}",
-        pull="{{ params.pull }}",
-        audit_dir="{{ params.audit_dir }}",
+        **STORE_ARGUMENTS,
+        **from_params("mode", "truth", "confirm_removals", "dry_run", "pull", "audit_dir"),
+        **from_params("max_removal_percent", "max_removals", "max_invalid_percent"),  # the mirror guards
     )
     task(run_summary, task_id="summary")(sync.output)
 

@@ -19,7 +19,7 @@ from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from lemlist_provider import allowlists
-from lemlist_provider.dag_args import count, lemlist_dag, text
+from lemlist_provider.dag_args import count, from_params, lemlist_dag, text
 from lemlist_provider.operators.warehouse import LemlistWarehouseSyncOperator
 from lemlist_provider.warehouse.assets import WAREHOUSE_ASSETS
 from lemlist_provider.warehouse.streams import STREAMS
@@ -69,10 +69,7 @@ def lemlist_warehouse_sync():
             task_id=stream,
             stream=stream,
             outlets=[WAREHOUSE_ASSETS[stream]],
-            lemlist_conn_id="{{ params.lemlist_conn_id }}",
-            warehouse_conn_id="{{ params.warehouse_conn_id }}",
-            lookback_days="{{ params.lookback_days }}",
-            overlap_minutes="{{ params.overlap_minutes }}",
+            **from_params("lemlist_conn_id", "warehouse_conn_id", "lookback_days", "overlap_minutes"),
         )
         for stream in STREAMS
     ]

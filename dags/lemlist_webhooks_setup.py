@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag
 
-from lemlist_provider.dag_args import campaign, flag, lemlist_dag
+from lemlist_provider.dag_args import campaign, flag, from_params, lemlist_dag
 from lemlist_provider.operators.events import LemlistWebhooksSetupOperator
 
 
@@ -47,10 +47,7 @@ from lemlist_provider.operators.events import LemlistWebhooksSetupOperator
 def lemlist_webhooks_setup():
     LemlistWebhooksSetupOperator(
         task_id="sync_hooks",
-        hooks="{{ params.hooks }}",
-        campaign_id="{{ params.campaign_id }}",
-        recreate="{{ params.recreate }}",
-        dry_run="{{ params.dry_run }}",
+        **from_params("hooks", "campaign_id", "recreate", "dry_run"),
     )
 
 

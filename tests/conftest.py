@@ -102,6 +102,14 @@ def sandbox():
         yield server
 
 
+@pytest.fixture(scope="module")
+def unlimited_sandbox():
+    """A sandbox of the module's own without a rate limit, with fast async jobs: for DAG runs of hundreds of
+    requests whose subject is not pacing."""
+    with SandboxServer(time_scale=0.01, rate_limit=0) as server:
+        yield server
+
+
 @pytest.fixture
 def fresh_sandbox():
     """A sandbox of its own for tests that change global settings (faults, rate limit)."""
@@ -144,3 +152,9 @@ def lemlist_pool():
             session=session,
         )
     return "lemlist_api"
+
+
+@pytest.fixture(scope="module")
+def lead_dag(shipped_dags, lemlist_pool):
+    """``lemlist_lead_import`` as the DAG processor parses it, with the pool its tasks run in."""
+    return shipped_dags["lemlist_lead_import"]

@@ -1,4 +1,5 @@
-"""What the lemlist DAGs share: their default_args, their own settings, and the kinds of trigger-form field.
+"""What the lemlist DAGs share: their default_args, their own settings, the kinds of trigger-form field and how
+a field reaches a task (``from_params``).
 
 Every Param gets a title and a description (the form shows both); optional fields accept ``null``, so an
 empty form field means "use the default", which the operators resolve at run time.
@@ -44,6 +45,17 @@ def lemlist_dag(doc: str, *tags: str, **default_args: Any) -> dict[str, Any]:
     number reaches the operator as one), the ``lemlist`` tag, the DAG file's docstring, ``default_lemlist_args``."""
     return {"catchup": False, "render_template_as_native_obj": True, "tags": ["lemlist", *tags], "doc_md": doc,
             "default_args": default_lemlist_args(**default_args)}  # fmt: skip
+
+
+def from_params(*names: str) -> dict[str, str]:
+    """Operator arguments that each take the run's Param of the same name: ``from_params("mode", "pull")`` is
+    ``{"mode": "{{ params.mode }}", "pull": "{{ params.pull }}"}``, the one way the DAG files wire their trigger
+    form into their tasks (rendered natively, so a list or a number reaches the operator as one). Only a
+    Param's name goes into a template, never a value, and it must be an identifier."""
+    for name in names:
+        if not name.isidentifier():
+            raise ValueError(f"not a Param name: {name!r}")
+    return {name: "{{ params." + name + " }}" for name in names}
 
 
 def flag(title: str, description: str, default: bool = False) -> Param:

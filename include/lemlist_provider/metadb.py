@@ -10,15 +10,15 @@ sessions use this (the API server, the scheduler): task code reaches the databas
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import MetaData, Table, delete, inspect, select
+from sqlalchemy import Column, Index, Integer, MetaData, Table, delete, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from sqlalchemy import Column
     from sqlalchemy.engine import Engine
 
 PRUNE_BATCH = 5000
@@ -36,6 +36,25 @@ def airflow_engine() -> tuple[Engine, Any]:
     from airflow import settings as airflow_settings
 
     return airflow_settings.engine, airflow_settings.NonScopedSession
+
+
+def ledger_table(
+    name: str, *columns: Column, unique: tuple[str, Sequence[str]], aged_by: str
+) -> tuple[MetaData, Table]:
+    """A table of the provider's in its own ``MetaData``, the shape ``prune_before`` works on: an ``id``
+    primary key, ``columns``, the unique index ``idx_<name>_<unique[0]>`` on the ``unique[1]`` columns (what
+    makes a second copy of a row lose) and an index on the time column ``aged_by`` that retention deletes by."""
+    label, key = unique
+    metadata = MetaData()
+    table = Table(
+        name,
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        *columns,
+        Index(f"idx_{name}_{label}", *key, unique=True),
+        Index(f"idx_{name}_{aged_by}", aged_by),
+    )
+    return metadata, table
 
 
 class Tables:

@@ -27,23 +27,12 @@ SAMPLE_EXPECTED = {"imported": 470, "invalid": 20, "duplicate_in_file": 20, "uns
 _DEFAULTS: dict = {}
 
 
-@pytest.fixture(scope="module")
-def nolimit_sandbox():
-    with SandboxServer(time_scale=0.01, rate_limit=0) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def lead_dag():
-    from airflow.models import Pool
-    from airflow.models.dagbag import DagBag
-
-    Pool.create_or_update_pool("lemlist_api", 8, "lemlist API key budget (tests)", include_deferred=False)
-    bag = DagBag(dag_folder=str(ROOT / "dags"))
-    assert not bag.import_errors, bag.import_errors
-    dag = bag.get_dag("lemlist_lead_import")
-    _DEFAULTS.update({name: dag.params.get_param(name).value for name in dag.params if name != "campaign_id"})
-    return dag
+@pytest.fixture(scope="module", autouse=True)
+def _form_defaults(lead_dag):
+    """The trigger form's defaults as parsed, before any run (``campaign_id`` left out)."""
+    _DEFAULTS.update(
+        {name: lead_dag.params.get_param(name).value for name in lead_dag.params if name != "campaign_id"}
+    )
 
 
 def _team(server: SandboxServer, monkeypatch, *, seed: str = "demo") -> tuple[str, str]:
@@ -72,10 +61,10 @@ def _run(lead_dag, **conf):
 
 
 def test_sample_import_then_rerun_then_faults_give_the_same_report(
-    lead_dag, nolimit_sandbox, monkeypatch, tmp_path
+    lead_dag, unlimited_sandbox, monkeypatch, tmp_path
 ):
-    key, campaign_id = _team(nolimit_sandbox, monkeypatch)
-    team = nolimit_sandbox.team(key)
+    key, campaign_id = _team(unlimited_sandbox, monkeypatch)
+    team = unlimited_sandbox.team(key)
     out = tmp_path / "first"
     run = _run(lead_dag, campaign_id=campaign_id, source="include/data/sample_leads.csv", output_uri=str(out))
     assert run.state == "success"
@@ -119,28 +108,28 @@ def test_sample_import_then_rerun_then_faults_give_the_same_report(
     assert len(team.leads_in_campaign(campaign_id)) == 470
 
     # Same file into a new campaign with 10 % 5xx and 2 % resets: identical statuses and sandbox state.
-    key3, campaign3 = _team(nolimit_sandbox, monkeypatch)
-    nolimit_sandbox.set_faults(error_rate=0.1, reset_rate=0.02)
+    key3, campaign3 = _team(unlimited_sandbox, monkeypatch)
+    unlimited_sandbox.set_faults(error_rate=0.1, reset_rate=0.02)
     try:
         out3 = tmp_path / "faults"
         run3 = _run(lead_dag, campaign_id=campaign3, source=str(SAMPLE), output_uri=str(out3))
     finally:
-        nolimit_sandbox.set_faults(error_rate=0.0, reset_rate=0.0)
+        unlimited_sandbox.set_faults(error_rate=0.0, reset_rate=0.0)
     assert run3.state == "success"
-    stats = nolimit_sandbox.stats()
+    stats = unlimited_sandbox.stats()
     assert stats["faults_5xx"] > 10 and stats["connection_resets"] > 0  # the faults really happened
     rows3 = _report(out3 / f"sample_leads.{campaign3}.results.csv")
     assert [(r["row_number"], r["email"], r["status"]) for r in rows3] == [
         (r["row_number"], r["email"], r["status"]) for r in rows
     ]
     assert all(r["lead_id"] for r in rows3 if r["status"] == "imported")
-    leads3 = nolimit_sandbox.team(key3).leads_in_campaign(campaign3)
+    leads3 = unlimited_sandbox.team(key3).leads_in_campaign(campaign3)
     assert sorted(lead["email"] for lead in leads3) == sorted(imported)
     assert _summary(run3)["retries"] > 0
 
 
-def test_dry_run_sends_no_lead(lead_dag, nolimit_sandbox, monkeypatch, tmp_path):
-    key, campaign_id = _team(nolimit_sandbox, monkeypatch)
+def test_dry_run_sends_no_lead(lead_dag, unlimited_sandbox, monkeypatch, tmp_path):
+    key, campaign_id = _team(unlimited_sandbox, monkeypatch)
     src = tmp_path / "few.csv"
     src.write_text("email,firstName\na@ok.example,A\nb@ok.example,B\nbroken,C\n")
     run = _run(lead_dag, campaign_id=campaign_id, source=str(src), dry_run=True)
@@ -149,11 +138,11 @@ def test_dry_run_sends_no_lead(lead_dag, nolimit_sandbox, monkeypatch, tmp_path)
         tmp_path / "lemlist_lead_import" / f"few.{campaign_id}.results.csv"
     )  # the first output root by default
     assert [r["status"] for r in rows] == ["would_import", "would_import", "invalid"]
-    assert nolimit_sandbox.team(key).leads_in_campaign(campaign_id) == []
+    assert unlimited_sandbox.team(key).leads_in_campaign(campaign_id) == []
 
 
-def test_inline_leads_and_all_rows_rejected(lead_dag, nolimit_sandbox, monkeypatch, tmp_path):
-    key, campaign_id = _team(nolimit_sandbox, monkeypatch)
+def test_inline_leads_and_all_rows_rejected(lead_dag, unlimited_sandbox, monkeypatch, tmp_path):
+    key, campaign_id = _team(unlimited_sandbox, monkeypatch)
     run = _run(
         lead_dag,
         campaign_id=campaign_id,
@@ -176,10 +165,10 @@ def test_inline_leads_and_all_rows_rejected(lead_dag, nolimit_sandbox, monkeypat
 
 
 def test_bad_files_fail_the_run_with_a_clear_message(
-    lead_dag, nolimit_sandbox, monkeypatch, capfd, bad_lead_file
+    lead_dag, unlimited_sandbox, monkeypatch, capfd, bad_lead_file
 ):
     src, problem, cells = bad_lead_file
-    _, campaign_id = _team(nolimit_sandbox, monkeypatch)
+    _, campaign_id = _team(unlimited_sandbox, monkeypatch)
     run = _run(lead_dag, campaign_id=campaign_id, source=str(src))
     assert run.state == "failed"
     validate = next(t for t in run.get_task_instances() if t.task_id == "validate")
@@ -199,15 +188,17 @@ def test_bad_conf_is_refused(lead_dag):
         lead_dag.test(run_conf={"campaign_id": "cam_x", "strategy": "bulk"})
 
 
-def test_unsubscribed_people_are_matched_in_every_spelling(lead_dag, nolimit_sandbox, monkeypatch, tmp_path):
+def test_unsubscribed_people_are_matched_in_every_spelling(
+    lead_dag, unlimited_sandbox, monkeypatch, tmp_path
+):
     """An address on the list in its IDNA form stops its Unicode spelling and the other way round, for
     whole ``@domain`` entries too; two spellings of one address in the file are one person."""
     from lemlist_sandbox.seed import add_unsubscribe
 
-    key, campaign_id = _team(nolimit_sandbox, monkeypatch, seed="empty")
-    team = nolimit_sandbox.team(key)
+    key, campaign_id = _team(unlimited_sandbox, monkeypatch, seed="empty")
+    team = unlimited_sandbox.team(key)
     for value in ("ada@xn--exmple-cua.de", "bob@exämple.de", "@xn--bcher-kva.example", "@münchen.example"):
-        add_unsubscribe(nolimit_sandbox.sandbox.world, team, value)
+        add_unsubscribe(unlimited_sandbox.sandbox.world, team, value)
     src = tmp_path / "spellings.csv"
     src.write_text(
         "email\nada@exämple.de\nBOB@xn--exmple-cua.de\ncarl@BÜCHER.example\ndora@xn--mnchen-3ya.example\n"
@@ -224,9 +215,9 @@ def test_unsubscribed_people_are_matched_in_every_spelling(lead_dag, nolimit_san
 
 
 def test_hostile_rows_are_reported_invalid_and_the_report_counts_every_row(
-    lead_dag, nolimit_sandbox, monkeypatch, tmp_path
+    lead_dag, unlimited_sandbox, monkeypatch, tmp_path
 ):
-    key, campaign_id = _team(nolimit_sandbox, monkeypatch, seed="empty")
+    key, campaign_id = _team(unlimited_sandbox, monkeypatch, seed="empty")
     src = tmp_path / "hostile.csv"
     with src.open("wb") as handle:
         handle.write(b"email,firstName,Notes\n")
@@ -243,6 +234,6 @@ def test_hostile_rows_are_reported_invalid_and_the_report_counts_every_row(
     ]  # fmt: skip
     assert "longer than 131,072 characters" in rows[1]["reason"] and "NUL" in rows[2]["reason"]
     assert _summary(run)["total_rows"] == 5
-    assert sorted(lead["email"] for lead in nolimit_sandbox.team(key).leads_in_campaign(campaign_id)) == [
+    assert sorted(lead["email"] for lead in unlimited_sandbox.team(key).leads_in_campaign(campaign_id)) == [
         "five@x.example", "one@x.example",
     ]  # fmt: skip

@@ -31,6 +31,17 @@ def _failed_at_once(run, task_id: str, capfd, param: str, value: str | None = No
 
 
 @pytest.fixture
+def trigger(shipped_dags, form_defaults):
+    """``trigger(dag_id, **conf)``: a run of a shipped DAG from its trigger form, the form's defaults but ``conf``."""
+
+    def run(dag_id: str, **conf):
+        dag = shipped_dags[dag_id]
+        return dag.test(run_conf={**form_defaults(dag), **conf})
+
+    return run
+
+
+@pytest.fixture
 def campaign(sandbox, lemlist_conn) -> tuple:
     team = sandbox.team(lemlist_conn)
     campaign = add_campaign(sandbox.sandbox.world, team, "Paths test", "running")
@@ -41,12 +52,9 @@ def campaign(sandbox, lemlist_conn) -> tuple:
 
 
 @pytest.mark.parametrize("source", ["/etc/passwd", "/proc/self/environ"])
-def test_import_source_outside_the_input_roots(
-    shipped_dags, form_defaults, campaign, capfd, source, lemlist_conn
-):
+def test_import_source_outside_the_input_roots(trigger, campaign, capfd, source, lemlist_conn):
     team, campaign_id = campaign
-    dag = shipped_dags["lemlist_lead_import"]
-    run = dag.test(run_conf={**form_defaults(dag), "campaign_id": campaign_id, "source": source})
+    run = trigger("lemlist_lead_import", campaign_id=campaign_id, source=source)
     text = _failed_at_once(run, "validate", capfd, "source", source)
     assert "root:x:0:0" not in text and lemlist_conn not in text  # neither passwd nor the environment
     assert [lead["email"] for lead in team.leads_in_campaign(campaign_id)] == [
@@ -54,64 +62,52 @@ def test_import_source_outside_the_input_roots(
     ]  # the seeded one
 
 
-def test_import_symlink_and_dot_dot_are_resolved_first(
-    shipped_dags, form_defaults, campaign, capfd, storage_roots
-):
+def test_import_symlink_and_dot_dot_are_resolved_first(trigger, campaign, capfd, storage_roots):
     _, campaign_id = campaign
-    dag = shipped_dags["lemlist_lead_import"]
     link = storage_roots / "leads.csv"
     link.symlink_to("/etc/passwd")
-    run = dag.test(run_conf={**form_defaults(dag), "campaign_id": campaign_id, "source": str(link)})
+    run = trigger("lemlist_lead_import", campaign_id=campaign_id, source=str(link))
     assert "root:x:0:0" not in _failed_at_once(run, "validate", capfd, "source", str(link))
     escape = f"{storage_roots}/../elsewhere"
-    run = dag.test(
-        run_conf={**form_defaults(dag), "campaign_id": campaign_id, "leads": ["a@b.io"], "output_uri": escape}
-    )
+    run = trigger("lemlist_lead_import", campaign_id=campaign_id, leads=["a@b.io"], output_uri=escape)
     _failed_at_once(run, "validate", capfd, "output_uri", escape)
     assert not (storage_roots.parent / "elsewhere").exists()
 
 
-def test_export_onto_a_foreign_file_starts_nothing_and_leaves_it(
-    shipped_dags, form_defaults, campaign, capfd, storage_roots
-):
+def test_export_onto_a_foreign_file_starts_nothing_and_leaves_it(trigger, campaign, capfd, storage_roots):
     team, campaign_id = campaign
-    dag = shipped_dags["lemlist_campaign_export"]
     foreign = storage_roots / "suppression_list.csv"
     foreign.write_text("value\nkeep@me.io\n")
-    conf = {**form_defaults(dag), "campaign_id": campaign_id, "output_uri": str(foreign), "first_poll": 0.1}
-    run = dag.test(run_conf=conf)
+    conf = {"campaign_id": campaign_id, "output_uri": str(foreign), "first_poll": 0.1}
+    run = trigger("lemlist_campaign_export", **conf)
     _failed_at_once(run, "export", capfd, "output_uri")
     assert foreign.read_text() == "value\nkeep@me.io\n"
     assert not team.exports  # refused before lemlist was asked to build anything
     outside = "/var/tmp/lemlist-export-{campaign_id}.csv"
-    run = dag.test(run_conf={**conf, "output_uri": outside})
+    run = trigger("lemlist_campaign_export", **{**conf, "output_uri": outside})
     _failed_at_once(run, "export", capfd, "output_uri", outside.format(campaign_id=campaign_id))
 
 
 def test_enrichment_output_or_source_refused_before_any_credit(
-    shipped_dags, form_defaults, campaign, capfd, storage_roots, sandbox
+    trigger, campaign, capfd, storage_roots, sandbox
 ):
     team, campaign_id = campaign
-    dag = shipped_dags["lemlist_enrichment"]
     foreign = storage_roots / "customers.csv"
     foreign.write_text("email\nvip@acme.io\n")
     credits, bulk = team.credits, sandbox.stats()["by_route"].get("POST /api/v2/enrichments/bulk", 0)
-    conf = {**form_defaults(dag), "campaign_id": campaign_id, "output": str(foreign)}
-    _failed_at_once(dag.test(run_conf=conf), "request_enrichments", capfd, "output_path")
-    run = dag.test(run_conf={**conf, "campaign_id": None, "output": None, "source": "/etc/passwd"})
+    run = trigger("lemlist_enrichment", campaign_id=campaign_id, output=str(foreign))
+    _failed_at_once(run, "request_enrichments", capfd, "output_path")
+    run = trigger("lemlist_enrichment", campaign_id=None, output=None, source="/etc/passwd")
     assert "root:x:0:0" not in _failed_at_once(run, "request_enrichments", capfd, "source", "/etc/passwd")
     assert team.credits == credits and foreign.read_text() == "email\nvip@acme.io\n"
     assert sandbox.stats()["by_route"].get("POST /api/v2/enrichments/bulk", 0) == bulk
 
 
 @pytest.mark.parametrize("param", ["csv_path", "audit_dir"])
-def test_unsubscribe_sync_writes_only_inside_the_output_roots(
-    shipped_dags, form_defaults, lemlist_conn, capfd, param, sandbox
-):
-    dag = shipped_dags["lemlist_unsubscribe_sync"]
+def test_unsubscribe_sync_writes_only_inside_the_output_roots(trigger, lemlist_conn, capfd, param, sandbox):
     value = "/var/tmp/lemlist-sync-test/list.csv" if param == "csv_path" else "/var/tmp/lemlist-sync-test"
     writes = sum(n for r, n in sandbox.stats()["by_route"].items() if r.startswith("POST /api/v2/unsub"))
-    run = dag.test(run_conf={**form_defaults(dag), "store": "csv", param: value})
+    run = trigger("lemlist_unsubscribe_sync", store="csv", **{param: value})
     _failed_at_once(run, "sync", capfd, param, value)
     assert not os.path.exists("/var/tmp/lemlist-sync-test")
     assert writes == sum(

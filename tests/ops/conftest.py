@@ -7,8 +7,6 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from lemlist_sandbox import SandboxServer
-
 
 @pytest.fixture(scope="module")
 def airflow_token() -> str:
@@ -27,17 +25,3 @@ def ops_client() -> Iterator[TestClient]:
 
     with TestClient(create_app(), raise_server_exceptions=False) as client:
         yield client
-
-
-@pytest.fixture(scope="module")
-def quick_sandbox():
-    with SandboxServer(time_scale=0.01, rate_limit=0) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def lead_dag(shipped_dags):
-    from airflow.models import Pool
-
-    Pool.create_or_update_pool("lemlist_api", 8, "lemlist API key budget (tests)", include_deferred=False)
-    return shipped_dags["lemlist_lead_import"]

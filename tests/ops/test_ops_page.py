@@ -24,27 +24,27 @@ ROWS = 30
 
 
 @pytest.fixture
-def imported(lead_dag, quick_sandbox, form_defaults, monkeypatch, tmp_path):
+def imported(lead_dag, unlimited_sandbox, form_defaults, monkeypatch, tmp_path):
     """One import of 30 leads in 3 batches; the sandbox answers the first two requests 429."""
     key = f"ops-{uuid.uuid4().hex[:10]}"
-    quick_sandbox.create_team(key, credits=1000, seed="demo")
-    team = quick_sandbox.team(key)
-    campaign_id = add_campaign(quick_sandbox.sandbox.world, team, "Ops test", "draft")["_id"]
+    unlimited_sandbox.create_team(key, credits=1000, seed="demo")
+    team = unlimited_sandbox.team(key)
+    campaign_id = add_campaign(unlimited_sandbox.sandbox.world, team, "Ops test", "draft")["_id"]
     monkeypatch.setenv(
-        "AIRFLOW_CONN_LEMLIST_DEFAULT", connection_json(quick_sandbox.base_url, key, rate_limit=0)
+        "AIRFLOW_CONN_LEMLIST_DEFAULT", connection_json(unlimited_sandbox.base_url, key, rate_limit=0)
     )
     source = tmp_path / "ops-leads.csv"
     with source.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["email", "firstName"])
         writer.writerows([[f"ops-{i}-{key}@example.com", f"N{i}"] for i in range(ROWS)])
-    quick_sandbox.set_faults(force_429=2)
+    unlimited_sandbox.set_faults(force_429=2)
     run = lead_dag.test(
         run_conf={**form_defaults(lead_dag), "campaign_id": campaign_id, "source": str(source), "batch_size": 10,
                   "output_uri": str(tmp_path / "out"), "leads": None}
     )  # fmt: skip
     assert run.state == "success"
-    sent = quick_sandbox.stats()["requests_by_team"][team.id]
+    sent = unlimited_sandbox.stats()["requests_by_team"][team.id]
     return run, campaign_id, sent, tmp_path / "out" / f"ops-leads.{campaign_id}.results.csv"
 
 

@@ -27,8 +27,10 @@ def _team(server, monkeypatch) -> tuple[str, str]:
     return key, campaign["_id"]
 
 
-def test_batches_are_labelled_by_their_rows(lead_dag, quick_sandbox, form_defaults, monkeypatch, tmp_path):
-    _, campaign_id = _team(quick_sandbox, monkeypatch)
+def test_batches_are_labelled_by_their_rows(
+    lead_dag, unlimited_sandbox, form_defaults, monkeypatch, tmp_path
+):
+    _, campaign_id = _team(unlimited_sandbox, monkeypatch)
     leads = [f"label-{i}@example.com" for i in range(25)]
     run = lead_dag.test(run_conf={**form_defaults(lead_dag), "campaign_id": campaign_id, "leads": leads,
                                   "batch_size": 10, "output_uri": str(tmp_path)})  # fmt: skip
@@ -42,9 +44,9 @@ def test_batches_are_labelled_by_their_rows(lead_dag, quick_sandbox, form_defaul
 
 
 def test_a_failed_validate_is_the_runs_only_incident(
-    lead_dag, quick_sandbox, form_defaults, monkeypatch, tmp_path, capsys
+    lead_dag, unlimited_sandbox, form_defaults, monkeypatch, tmp_path, capsys
 ):
-    _team(quick_sandbox, monkeypatch)
+    _team(unlimited_sandbox, monkeypatch)
     capsys.readouterr()
     run = lead_dag.test(run_conf={**form_defaults(lead_dag), "campaign_id": "cam_NotInThisTeam1",
                                   "leads": ["a@example.com"], "output_uri": str(tmp_path)})  # fmt: skip

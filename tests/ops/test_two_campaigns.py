@@ -13,13 +13,17 @@ from lemlist_sandbox.seed import add_campaign
 pytestmark = pytest.mark.usefixtures("storage_roots")
 
 
-def test_one_file_two_campaigns_two_reports(lead_dag, quick_sandbox, form_defaults, monkeypatch, tmp_path):
+def test_one_file_two_campaigns_two_reports(
+    lead_dag, unlimited_sandbox, form_defaults, monkeypatch, tmp_path
+):
     key = f"two-{uuid.uuid4().hex[:10]}"
-    quick_sandbox.create_team(key, credits=1000)
-    team = quick_sandbox.team(key)
-    first, second = (add_campaign(quick_sandbox.sandbox.world, team, name, "draft")["_id"] for name in "AB")
+    unlimited_sandbox.create_team(key, credits=1000)
+    team = unlimited_sandbox.team(key)
+    first, second = (
+        add_campaign(unlimited_sandbox.sandbox.world, team, name, "draft")["_id"] for name in "AB"
+    )
     monkeypatch.setenv(
-        "AIRFLOW_CONN_LEMLIST_DEFAULT", connection_json(quick_sandbox.base_url, key, rate_limit=0)
+        "AIRFLOW_CONN_LEMLIST_DEFAULT", connection_json(unlimited_sandbox.base_url, key, rate_limit=0)
     )
     source = tmp_path / "shared.csv"
     source.write_text("email\none@example.com\ntwo@example.com\n")

@@ -31,9 +31,8 @@ def _connect(monkeypatch, server: SandboxServer, credits: int, **extra) -> str:
 
 
 @pytest.fixture(scope="module")
-def server():
-    with SandboxServer(time_scale=0.01, rate_limit=0) as sb:
-        yield sb
+def server(unlimited_sandbox):
+    return unlimited_sandbox
 
 
 def _rows(path: Path) -> dict[str, dict]:

@@ -20,6 +20,21 @@ from lemlist_provider.hooks.lemlist import LemlistHook
 from lemlist_provider.hooks.policy import RetryConfig
 
 FAST = RetryConfig(backoff_base=0.01, backoff_max=0.05)
+PATIENT = RetryConfig(backoff_base=0.01, max_attempts=50)
+
+
+@pytest.fixture
+def faulty(fresh_team, make_conn):
+    """``faulty(faults, retry=FAST, **conn_extra) -> (sandbox, hook)``: a hook on a team of a sandbox of its
+    own, whose fault switches ``faults`` are then turned on."""
+    sandbox, key, _ = fresh_team
+
+    def make(faults: dict, retry: RetryConfig = FAST, **conn_extra):
+        hook = LemlistHook(make_conn(sandbox.base_url, key, **conn_extra), retry_config=retry)
+        sandbox.set_faults(**faults)
+        return sandbox, hook
+
+    return make
 
 
 def _flags(sandbox, team_id: str, **flags) -> None:
@@ -37,10 +52,8 @@ def _logs(caplog, capsys) -> str:
     return "\n".join([caplog.text, captured.out, captured.err])
 
 
-def test_429_is_waited_and_resent(fresh_team, make_conn, caplog, capsys):
-    sandbox, key, _ = fresh_team
-    hook = LemlistHook(make_conn(sandbox.base_url, key), retry_config=FAST)
-    sandbox.set_faults(force_429=2)
+def test_429_is_waited_and_resent(faulty, caplog, capsys):
+    sandbox, hook = faulty({"force_429": 2})
     with caplog.at_level(logging.WARNING):
         assert hook.get_team()["name"]
     stats = sandbox.stats()
@@ -53,24 +66,16 @@ def test_429_is_waited_and_resent(fresh_team, make_conn, caplog, capsys):
     assert "429 #1 of this call" in waits[0] and "429 #2 of this call" in waits[1]
 
 
-def test_429_cap_ends_in_clear_error(fresh_team, make_conn):
-    sandbox, key, _ = fresh_team
-    conn_id = make_conn(sandbox.base_url, key)
-    hook = LemlistHook(conn_id, retry_config=RetryConfig(max_rate_limit_wait=1.5))
-    sandbox.set_faults(force_429=10)
+def test_429_cap_ends_in_clear_error(faulty):
+    _, hook = faulty({"force_429": 10}, retry=RetryConfig(max_rate_limit_wait=1.5))
     with pytest.raises(LemlistRateLimitError, match="429") as err:
         hook.get_team()
-    assert conn_id in str(err.value) and "GET /team" in str(err.value)
+    assert hook.lemlist_conn_id in str(err.value) and "GET /team" in str(err.value)
     assert hook.metrics()["failures"] == 1
 
 
-def test_5xx_retried_with_backoff_and_counted(fresh_team, make_conn, caplog, capsys):
-    sandbox, key, _ = fresh_team
-    hook = LemlistHook(
-        make_conn(sandbox.base_url, key, rate_limit=0),
-        retry_config=RetryConfig(backoff_base=0.01, max_attempts=50),
-    )
-    sandbox.set_faults(error_rate=0.5)
+def test_5xx_retried_with_backoff_and_counted(faulty, caplog, capsys):
+    sandbox, hook = faulty({"error_rate": 0.5}, retry=PATIENT, rate_limit=0)
     with caplog.at_level(logging.WARNING):
         for _ in range(20):
             hook.get_credits()
@@ -88,22 +93,15 @@ def test_5xx_retried_with_backoff_and_counted(fresh_team, make_conn, caplog, cap
     )
 
 
-def test_5xx_bounded_attempts(fresh_team, make_conn):
-    sandbox, key, _ = fresh_team
-    hook = LemlistHook(make_conn(sandbox.base_url, key), retry_config=FAST)
-    sandbox.set_faults(error_rate=1.0)
+def test_5xx_bounded_attempts(faulty):
+    sandbox, hook = faulty({"error_rate": 1.0})
     with pytest.raises(LemlistServerError, match="after 5 attempts"):
         hook.get_team()
     assert sandbox.stats()["faults_5xx"] == 5
 
 
-def test_connection_resets_are_retried(fresh_team, make_conn):
-    sandbox, key, _ = fresh_team
-    hook = LemlistHook(
-        make_conn(sandbox.base_url, key, rate_limit=0),
-        retry_config=RetryConfig(backoff_base=0.01, max_attempts=50),
-    )
-    sandbox.set_faults(reset_rate=0.3)
+def test_connection_resets_are_retried(faulty):
+    sandbox, hook = faulty({"reset_rate": 0.3}, retry=PATIENT, rate_limit=0)
     for _ in range(15):
         assert hook.get_credits()["credits"] == 10_000
     stats = sandbox.stats()
@@ -111,22 +109,15 @@ def test_connection_resets_are_retried(fresh_team, make_conn):
     assert hook.metrics()["retries"] == stats["connection_resets"]
 
 
-def test_timeout_is_retried(fresh_team, make_conn):
-    sandbox, key, _ = fresh_team
-    hook = LemlistHook(
-        make_conn(sandbox.base_url, key, timeout=0.2),
-        retry_config=RetryConfig(backoff_base=0.01, max_attempts=2),
-    )
-    sandbox.set_faults(latency_ms=500)
+def test_timeout_is_retried(faulty):
+    _, hook = faulty({"latency_ms": 500}, retry=RetryConfig(backoff_base=0.01, max_attempts=2), timeout=0.2)
     with pytest.raises(LemlistServerError, match="timeout"):
         hook.get_team()
     assert hook.metrics()["retries"] == 1 and hook.metrics()["requests"] == 2
 
 
-def test_post_not_replay_safe_is_not_resent(fresh_team, make_conn):
-    sandbox, key, _ = fresh_team
-    hook = LemlistHook(make_conn(sandbox.base_url, key), retry_config=FAST)
-    sandbox.set_faults(error_rate=1.0)
+def test_post_not_replay_safe_is_not_resent(faulty):
+    sandbox, hook = faulty({"error_rate": 1.0})
     with pytest.raises(LemlistServerError, match="not safe to replay"):
         hook.create_campaign("Never twice")
     assert sandbox.stats()["total_requests"] == 1

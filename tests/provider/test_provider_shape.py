@@ -64,3 +64,31 @@ def test_base_task_pool_conn_id_and_one_hook_per_task():
     assert "lemlist_conn_id" in Probe.template_fields and "lemlist_conn_id" in ProbeSensor.template_fields
     assert default.lemlist_conn_id == "lemlist_default"
     assert default.hook is default.hook and default.hook.lemlist_conn_id == "lemlist_default"
+
+
+def test_keyword_arguments_are_kept_take_default_args_and_render():
+    """``keep_arguments``: every named argument of a provider task is its attribute of the same name (the
+    ones handed to the base stay the base's), a DAG's ``default_args`` reach the lemlist-specific ones, and
+    the template fields render."""
+    from lemlist_provider.exports.wait import DEFAULT_POLL
+    from lemlist_provider.operators.enrichment import LemlistCreditsOperator, LemlistEnrichOperator
+    from lemlist_provider.operators.events import LemlistUnsubscribeEventsOperator
+    from lemlist_provider.sensors.exports import LemlistExportSensor
+
+    defaults = {"min_credits": "{{ params.least }}", "csv_path": "lists/{{ params.name }}.csv"}
+    with DAG("shape_kept", default_args=defaults, params={"least": 7, "name": "people"}):
+        credits = LemlistCreditsOperator(task_id="credits")
+        suppress = LemlistUnsubscribeEventsOperator(task_id="suppress", bounces=True)
+        enrich = LemlistEnrichOperator(task_id="enrich", lead_ids=["lea_1"], timeout=90)
+        wait = LemlistExportSensor(task_id="wait", campaign_id="cam_1", export_id="axp_1", timeout=60)
+    assert credits.min_credits == "{{ params.least }}" and credits.scheduled_spending is False
+    assert credits.lemlist_conn_id == "lemlist_default" and credits.pool == "lemlist_api"
+    assert suppress.csv_path == "lists/{{ params.name }}.csv" and suppress.store == "csv" and suppress.bounces
+    assert enrich.lead_ids == ["lea_1"] and enrich.wait_timeout == 90.0 and "timeout" not in vars(enrich)
+    assert (wait.campaign_id, wait.export_id, wait.timeout) == ("cam_1", "axp_1", 60)
+    assert wait.poke_interval == DEFAULT_POLL["poll_min"] and wait.poll_max == DEFAULT_POLL["poll_max"]
+    assert not {"self", "kwargs", "__class__"} & (set(vars(credits)) | set(vars(suppress)) | set(vars(wait)))
+    context = {"params": {"least": 7, "name": "people"}}
+    credits.render_template_fields(context)
+    suppress.render_template_fields(context)
+    assert credits.min_credits == "7" and suppress.csv_path == "lists/people.csv"

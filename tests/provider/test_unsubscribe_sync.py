@@ -6,18 +6,9 @@ import csv
 import logging
 import uuid
 
-import pytest
-
 from lemlist_provider.unsubscribes import CsvSuppressionStore, SyncOptions, run_sync
-from lemlist_sandbox import SandboxServer
 from lemlist_sandbox import connection_json as lemlist_conn_uri
 from lemlist_sandbox.seed import add_unsubscribe
-
-
-@pytest.fixture(scope="module")
-def nolimit():
-    with SandboxServer(time_scale=0.01, rate_limit=0) as server:
-        yield server
 
 
 def _setup(server, monkeypatch, tmp_path, remote, local):
@@ -37,53 +28,60 @@ def _delta(before, after, route):
     return after["by_route"].get(route, 0) - before["by_route"].get(route, 0)
 
 
-def test_bulk_push_is_chunked(nolimit, monkeypatch, tmp_path):
-    key, store, hook = _setup(nolimit, monkeypatch, tmp_path, [], [f"u{i}@x.io" for i in range(7)])
-    before = nolimit.stats()
+def test_bulk_push_is_chunked(unlimited_sandbox, monkeypatch, tmp_path):
+    key, store, hook = _setup(unlimited_sandbox, monkeypatch, tmp_path, [], [f"u{i}@x.io" for i in range(7)])
+    before = unlimited_sandbox.stats()
     summary = run_sync(hook, store, SyncOptions(bulk_size=3))
     assert (
-        _delta(before, nolimit.stats(), "POST /api/v2/unsubscribes/variables") == 3 == summary["bulk_calls"]
+        _delta(before, unlimited_sandbox.stats(), "POST /api/v2/unsubscribes/variables")
+        == 3
+        == summary["bulk_calls"]
     )
-    assert len(nolimit.team(key).unsubscribes) == 7
+    assert len(unlimited_sandbox.team(key).unsubscribes) == 7
 
 
-def test_legacy_fallback_when_v2_is_refused(nolimit, monkeypatch, tmp_path, caplog):
+def test_legacy_fallback_when_v2_is_refused(unlimited_sandbox, monkeypatch, tmp_path, caplog):
     local = ["new@x.io", "@newdomain.io", "https://www.linkedin.com/in/someone", "old@x.io"]
-    key, store, hook = _setup(nolimit, monkeypatch, tmp_path, ["old@x.io", "remote@x.io"], local)
-    nolimit.set_team_flags(key, reject_v2_unsubscribes=True)
-    before = nolimit.stats()
+    key, store, hook = _setup(unlimited_sandbox, monkeypatch, tmp_path, ["old@x.io", "remote@x.io"], local)
+    unlimited_sandbox.set_team_flags(key, reject_v2_unsubscribes=True)
+    before = unlimited_sandbox.stats()
     with caplog.at_level(logging.WARNING):
         summary = run_sync(hook, store, SyncOptions(), tmp_path / "audit.csv")
-    after = nolimit.stats()
+    after = unlimited_sandbox.stats()
     assert any(
         "falling back to the legacy" in r.getMessage() and r.levelno == logging.WARNING
         for r in caplog.records
     )
     assert _delta(before, after, "POST /api/unsubscribes/{value}") == 2
     assert _delta(before, after, "POST /api/v2/unsubscribes/variables") == 0
-    assert set(nolimit.team(key).unsubscribes) == {"old@x.io", "remote@x.io", "new@x.io", "@newdomain.io"}
+    assert set(unlimited_sandbox.team(key).unsubscribes) == {
+        "old@x.io",
+        "remote@x.io",
+        "new@x.io",
+        "@newdomain.io",
+    }
     assert summary["legacy_fallback"] and summary["not_pushed_legacy"] == 1 and summary["added_to_local"] == 1
     audit = list(csv.DictReader((tmp_path / "audit.csv").open()))
     assert [r["action"] for r in audit if "linkedin" in r["value"]] == ["not_pushed"]
 
 
-def test_paginated_pull_matches_the_export(nolimit, monkeypatch, tmp_path):
+def test_paginated_pull_matches_the_export(unlimited_sandbox, monkeypatch, tmp_path):
     remote = [f"r{i}@x.io" for i in range(250)]
-    key, store, hook = _setup(nolimit, monkeypatch, tmp_path, remote, [])
-    before = nolimit.stats()
+    key, store, hook = _setup(unlimited_sandbox, monkeypatch, tmp_path, remote, [])
+    before = unlimited_sandbox.stats()
     summary = run_sync(hook, store, SyncOptions(pull="paginate", dry_run=True))
     assert summary["lemlist_total"] == 250 and summary["to_local"] == 250
-    assert _delta(before, nolimit.stats(), "GET /api/v2/unsubscribes/variables") == 3
+    assert _delta(before, unlimited_sandbox.stats(), "GET /api/v2/unsubscribes/variables") == 3
 
 
-def test_unicode_and_idna_spellings_match_across_sides(nolimit, monkeypatch, tmp_path):
+def test_unicode_and_idna_spellings_match_across_sides(unlimited_sandbox, monkeypatch, tmp_path):
     remote = ["user@xn--exmple-cua.de", "@bücher.example"]
     key, store, hook = _setup(
-        nolimit, monkeypatch, tmp_path, remote, ["User@Exämple.de", "@XN--BCHER-KVA.example"]
+        unlimited_sandbox, monkeypatch, tmp_path, remote, ["User@Exämple.de", "@XN--BCHER-KVA.example"]
     )
-    before = nolimit.stats()
+    before = unlimited_sandbox.stats()
     summary = run_sync(hook, store, SyncOptions())
     assert summary["in_both"] == 2 and summary["to_lemlist"] == summary["to_local"] == 0
     assert summary["invalid_local"] == summary["invalid_lemlist"] == 0
-    assert _delta(before, nolimit.stats(), "POST /api/v2/unsubscribes/variables") == 0
-    assert set(nolimit.team(key).unsubscribes) == set(remote)
+    assert _delta(before, unlimited_sandbox.stats(), "POST /api/v2/unsubscribes/variables") == 0
+    assert set(unlimited_sandbox.team(key).unsubscribes) == set(remote)

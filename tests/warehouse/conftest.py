@@ -13,16 +13,15 @@ import pytest
 from warehouse_compare import END
 
 from lemlist_dev.services import PG_HOST, PG_PORT, PG_USER, fresh_postgres_database, postgres_problem
-from lemlist_sandbox import SandboxServer
 from lemlist_sandbox import connection_json as lemlist_conn_uri
 
 PG = {"host": PG_HOST, "port": PG_PORT, "user": PG_USER}
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    with SandboxServer(rate_limit=0, time_scale=0.01) as server:
-        yield server
+def sandbox(unlimited_sandbox):
+    """The warehouse tests' sandbox: the module's own, without a rate limit."""
+    return unlimited_sandbox
 
 
 @pytest.fixture(scope="module")

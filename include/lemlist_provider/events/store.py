@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, Index, Integer, MetaData, String, Table, delete, func, insert, select, update
+from sqlalchemy import Column, Integer, String, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from lemlist_provider.metadb import Tables, prune_before, utc_datetime
+from lemlist_provider.metadb import Tables, ledger_table, prune_before, utc_datetime
 
 from .asset_events import PlainEvents, batching_allowed, register
 from .callbacks import ENRICHMENT_URI, KEY_PREFIX, TTL_SECONDS, enrichment_id_of, merge_notes, note_key
@@ -57,19 +57,16 @@ GATHER_SECONDS = 0.005
 WAIT_SECONDS = 60.0
 
 
-metadata = MetaData()
-events_table = Table(
+metadata, events_table = ledger_table(
     TABLE_NAME,
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
     Column("dedupe_key", String(64), nullable=False),
     Column("event_type", String(100), nullable=False),
     Column("family", String(50), nullable=False),
     Column("conn_id", String(250), nullable=False),
     Column("received_at", utc_datetime(), nullable=False),
     Column("asset_event_id", Integer, nullable=True),
-    Index(f"idx_{TABLE_NAME}_dedupe_key", "dedupe_key", unique=True),
-    Index(f"idx_{TABLE_NAME}_received_at", "received_at"),
+    unique=("dedupe_key", ["dedupe_key"]),
+    aged_by="received_at",
 )
 
 

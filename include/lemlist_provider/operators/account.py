@@ -27,7 +27,7 @@ class LemlistAccountOverviewOperator(LemlistBaseOperator):
 
     def __init__(self, *, min_credits: Any = 0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.min_credits = min_credits
+        self.keep_arguments(locals())
 
     def execute(self, context: Any) -> dict[str, Any]:
         team = self.hook.get_team()

@@ -13,7 +13,7 @@ After ``execute`` every task pushes its ops summary, one shape for every DAG (``
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -31,7 +31,26 @@ LEMLIST_POOL = "lemlist_api"
 DEFAULT_CONN_ID = LemlistHook.default_conn_name
 
 
-class LemlistTaskMixin:
+class KeepArgumentsMixin:
+    """One way for an operator's ``__init__`` to keep its own keyword arguments as attributes.
+
+    Each ``__init__`` still names its arguments (Airflow applies ``default_args`` only to the parameters a
+    class's own ``__init__`` names, and the signature is the operator's documentation); what it no longer
+    does is copy each of them by hand. Template fields must be attributes of the same name, which this keeps
+    true for every argument at once.
+    """
+
+    def keep_arguments(self, arguments: Mapping[str, Any], *, but: Collection[str] = ()) -> None:
+        """Set each of ``arguments`` (the caller's ``locals()``, right after ``super().__init__(**kwargs)``)
+        as the attribute of the same name, except ``self``, ``kwargs``, ``__class__`` (``super()``'s cell)
+        and the names in ``but``: arguments the caller handed to ``super().__init__`` (the base keeps those)
+        or keeps in another form itself."""
+        for name, value in arguments.items():
+            if name not in ("self", "kwargs", "__class__") and name not in but:
+                setattr(self, name, value)
+
+
+class LemlistTaskMixin(KeepArgumentsMixin):
     """The templated connection id and the cached ``hook`` of a lemlist operator or sensor."""
 
     template_fields: Sequence[str] = ("lemlist_conn_id",)
@@ -67,7 +86,7 @@ class LemlistBaseOperator(LemlistTaskMixin, BaseOperator):
         self, *, lemlist_conn_id: str = DEFAULT_CONN_ID, pool: str = LEMLIST_POOL, **kwargs: Any
     ) -> None:
         super().__init__(pool=pool, **kwargs)
-        self.lemlist_conn_id = lemlist_conn_id
+        self.keep_arguments(locals(), but=("pool",))
 
 
 class LemlistBaseSensor(LemlistTaskMixin, BaseSensorOperator):
@@ -84,8 +103,7 @@ class LemlistBaseSensor(LemlistTaskMixin, BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(pool=pool, **kwargs)
-        self.lemlist_conn_id = lemlist_conn_id
-        self.deferrable = deferrable
+        self.keep_arguments(locals(), but=("pool",))
 
     def trigger(self, deadline: float) -> BaseTrigger:
         """The trigger that waits in the triggerer until ``deadline`` (epoch seconds)."""

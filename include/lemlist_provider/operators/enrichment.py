@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from airflow.sdk import BaseOperator
 from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
@@ -27,7 +28,14 @@ from lemlist_provider.enrichment.starts import collect_results, per_row, start_e
 from lemlist_provider.enrichment.wait import DEFAULT_POLL, check_event
 from lemlist_provider.events.callbacks import enrichment_webhook_url
 from lemlist_provider.figures import FIGURES
-from lemlist_provider.operators.base import LemlistBaseOperator, as_bool, as_list, given, run_output
+from lemlist_provider.operators.base import (
+    LemlistBaseOperator,
+    LemlistTaskMixin,
+    as_bool,
+    as_list,
+    given,
+    run_output,
+)
 from lemlist_provider.triggers.base import run_in_worker
 from lemlist_provider.triggers.enrichment import LemlistEnrichmentTrigger
 
@@ -43,8 +51,7 @@ class LemlistCreditsOperator(LemlistBaseOperator):
         self, *, min_credits: int | None = None, scheduled_spending: bool = False, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        self.min_credits = min_credits
-        self.scheduled_spending = scheduled_spending
+        self.keep_arguments(locals())
 
     def execute(self, context: Any) -> dict[str, Any]:
         if self.scheduled_spending and not settings.scheduled_enrichment_spends():
@@ -60,7 +67,44 @@ class LemlistCreditsOperator(LemlistBaseOperator):
         return {"credits": credits, "http": self.hook.metrics()}
 
 
-class LemlistEnrichOperator(LemlistBaseOperator):
+class EnrichmentWaitTask(LemlistTaskMixin, BaseOperator):
+    """Base of the tasks that wait for enrichments through ``LemlistEnrichmentTrigger``: the operator (with
+    ``wait_for_completion``) and ``LemlistEnrichmentSensor``. The poll schedule's arguments, their defaults
+    and how the trigger is built from them are here once, so both waits follow the same schedule.
+
+    :param first_poll: seconds before the first poll (about the time an enrichment takes)
+    :param backoff: factor of the growing poll interval (deferrable) between rounds
+    :param max_interval: cap of that interval
+    """
+
+    def __init__(
+        self,
+        *,
+        first_poll: float = DEFAULT_POLL["first_poll"],
+        backoff: float = DEFAULT_POLL["backoff"],
+        max_interval: float = DEFAULT_POLL["max_interval"],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.keep_arguments(locals())
+
+    def enrichment_trigger(
+        self, enrichment_ids: list[str], deadline: float, **options: Any
+    ) -> LemlistEnrichmentTrigger:
+        """The trigger that waits for ``enrichment_ids`` until ``deadline`` (epoch seconds) on this task's
+        connection and schedule; ``options``: the trigger's others (``wave``)."""
+        return LemlistEnrichmentTrigger(
+            enrichment_ids=enrichment_ids,
+            deadline=deadline,
+            lemlist_conn_id=self.lemlist_conn_id,
+            first_poll=float(self.first_poll),
+            backoff=float(self.backoff),
+            max_interval=float(self.max_interval),
+            **options,
+        )
+
+
+class LemlistEnrichOperator(EnrichmentWaitTask, LemlistBaseOperator):
     """Start lemlist enrichments for leads, people, a campaign's leads or a file's rows.
 
     Inputs (any combination): ``lead_ids`` (``POST /leads/{id}/enrich``, 409 = skipped unless ``force``);
@@ -113,32 +157,11 @@ class LemlistEnrichOperator(LemlistBaseOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         output_path: str | None = None,
         timeout: float = 3600.0,
-        first_poll: float = DEFAULT_POLL["first_poll"],
-        backoff: float = DEFAULT_POLL["backoff"],
-        max_interval: float = DEFAULT_POLL["max_interval"],
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.lead_ids = lead_ids
-        self.people = people
-        self.campaign_id = campaign_id
-        self.campaign_status = campaign_status
-        self.source = source
-        self.enrichments = enrichments
-        self.force = force
-        self.max_credits = max_credits
-        self.on_insufficient_credits = on_insufficient_credits
-        self.credit_cost = credit_cost
-        self.chunk_size = chunk_size
-        self.ledger_path = ledger_path
-        self.resend_unknown = resend_unknown
-        self.wait_for_completion = wait_for_completion
-        self.deferrable = deferrable
-        self.output_path = output_path
-        self.wait_timeout = float(timeout)
-        self.first_poll = first_poll
-        self.backoff = backoff
-        self.max_interval = max_interval
+        self.keep_arguments(locals(), but=("timeout",))
+        self.wait_timeout = float(timeout)  # in seconds, named for the wait it bounds
 
     def _files(self, context: Any) -> tuple[Any, Ledger]:
         """The results file (checked writable now, before any credit is spent) and the run's ledger: beside
@@ -254,10 +277,7 @@ class LemlistEnrichOperator(LemlistBaseOperator):
         self.log.info("lemlist enrichment started: %s", json.dumps(result["counts"]))
         if not self.wait_for_completion:
             return result
-        trigger = LemlistEnrichmentTrigger(
-            enrichment_ids=ids, deadline=time.time() + self.wait_timeout, lemlist_conn_id=self.lemlist_conn_id,
-            first_poll=float(self.first_poll), backoff=float(self.backoff), max_interval=float(self.max_interval),
-        )  # fmt: skip
+        trigger = self.enrichment_trigger(ids, time.time() + self.wait_timeout)
         if self.deferrable and ids:
             context["ti"].xcom_push(key="started", value=result)
             self.defer(trigger=trigger, method_name="execute_complete",
@@ -300,10 +320,7 @@ class LemlistEnrichmentResultsOperator(LemlistBaseOperator):
         **kwargs: Any,
     ) -> None:  # fmt: skip
         super().__init__(**kwargs)
-        self.started = started
-        self.waited = waited
-        self.output_path = output_path
-        self.write_back = write_back
+        self.keep_arguments(locals())
 
     def execute(self, context: Any) -> dict[str, Any]:
         if not isinstance(self.started, dict) or "records" not in self.started:
@@ -331,10 +348,7 @@ class LemlistEnrichmentReportOperator(LemlistBaseOperator):
         self, *, credits_before: Any, started: Any, collected: Any, waited: Any = None, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        self.credits_before = credits_before
-        self.started = started
-        self.waited = waited
-        self.collected = collected
+        self.keep_arguments(locals())
 
     def execute(self, context: Any) -> dict[str, Any]:
         after = credits_of(self.hook.get_credits())

@@ -32,8 +32,8 @@ from lemlist_provider.events.registration import MAX_HOOKS, PlanError, declared_
 from lemlist_provider.events.unsubscribes import suppressions
 from lemlist_provider.hooks.errors import LemlistClientError, LemlistNotFoundError
 from lemlist_provider.notifiers import HANDOFF_LEADS_KEY, LemlistHandoffNotifier
-from lemlist_provider.operators.base import LemlistBaseOperator, as_bool, given
-from lemlist_provider.operators.unsubscribes import local_store
+from lemlist_provider.operators.base import KeepArgumentsMixin, LemlistBaseOperator, as_bool, given
+from lemlist_provider.operators.local_store import LocalStoreTask
 from lemlist_provider.unsubscribes import Side, normalise
 
 HANDOFF_SQLITE = "lemlist_reply_handoff.sqlite"
@@ -99,13 +99,7 @@ class LemlistWebhooksSetupOperator(LemlistBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.receiver_url = receiver_url
-        self.hooks = hooks
-        self.campaign_id = campaign_id
-        self.hook_owner = hook_owner
-        self.recreate = recreate
-        self.dry_run = dry_run
-        self.max_hooks = max_hooks
+        self.keep_arguments(locals())
 
     def execute(self, context: Any) -> dict[str, Any]:
         receiver = given(self.receiver_url) or settings.webhook_receiver_url()
@@ -171,41 +165,28 @@ class LemlistWebhooksSetupOperator(LemlistBaseOperator):
                 "http": self.hook.metrics()}  # fmt: skip
 
 
-class LemlistUnsubscribeEventsOperator(BaseOperator):
+class LemlistUnsubscribeEventsOperator(LocalStoreTask):
     """Add the people of the run's unsubscribe and bounce events to the local suppression list.
 
-    The store is the unsubscribe sync's (``store``, ``csv_path``, ``sql_conn_id``, ``table``, resolved the
-    same way), and entries are compared on the sync's keys, so a person already listed is not added again,
-    whether the sync or an earlier event put them there. Returns counts (no email) for XCom.
+    The store is the unsubscribe sync's (``LocalStoreTask``: ``store``, ``csv_path``, ``sql_conn_id``,
+    ``table``, resolved the same way), and entries are compared on the sync's keys, so a person already
+    listed is not added again, whether the sync or an earlier event put them there. Returns counts (no email)
+    for XCom.
 
     :param bounces: add hard bounces too (default ``[lemlist] events_suppress_bounces``)
     """
 
-    template_fields: Sequence[str] = ("store", "csv_path", "sql_conn_id", "table", "bounces")
-    ui_color = "#fde8e8"
+    template_fields: Sequence[str] = (*LocalStoreTask.template_fields, "bounces")
 
-    def __init__(
-        self,
-        *,
-        store: str | None = "csv",
-        csv_path: str | None = None,
-        sql_conn_id: str | None = None,
-        table: str | None = None,
-        bounces: Any = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, bounces: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.store = store
-        self.csv_path = csv_path
-        self.sql_conn_id = sql_conn_id
-        self.table = table
-        self.bounces = bounces
+        self.keep_arguments(locals())
 
     def execute(self, context: Any) -> dict[str, Any]:
         events = list(lemlist_events(context))
         bounces = settings.events_suppress_bounces() if given(self.bounces) is None else as_bool(self.bounces)
         found = suppressions(events, bounces=bounces)
-        store = local_store(self.store, self.csv_path, self.sql_conn_id, self.table)
+        store = self.local_store()
         listed = Side.collect(normalise(v, s, c) for v, s, c in store.read()).entries if found.entries else {}
         new = [entry for entry in found.entries if entry.key not in listed]
         added = store.add(new, "lemlist", datetime.now(UTC).isoformat(timespec="seconds"))
@@ -218,7 +199,7 @@ class LemlistUnsubscribeEventsOperator(BaseOperator):
         return summary
 
 
-class LemlistReplyHandoffOperator(BaseOperator):
+class LemlistReplyHandoffOperator(KeepArgumentsMixin, BaseOperator):
     """Upsert leads that replied or became interested into a SQL table for sales; notify about new ones.
 
     One row per lead (``events/handoff.py``: merged, idempotent). The table (default ``[lemlist]
@@ -241,8 +222,7 @@ class LemlistReplyHandoffOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.sql_conn_id = sql_conn_id
-        self.table = table
+        self.keep_arguments(locals())
         self.notifier = notifier if notifier is not None else LemlistHandoffNotifier()
 
     def _target(self) -> tuple[Any, str]:

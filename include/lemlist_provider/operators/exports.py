@@ -51,8 +51,7 @@ class LemlistListCampaignsOperator(LemlistBaseOperator):
 
     def __init__(self, *, status: str | None = None, campaign_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.status = status
-        self.campaign_id = campaign_id
+        self.keep_arguments(locals())
 
     def execute(self, context: Any) -> list[dict[str, str]]:
         if self.campaign_id:
@@ -110,17 +109,7 @@ class LemlistCampaignExportOperator(LemlistBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(outlets=outlets if outlets is not None else [LEMLIST_EXPORTS_ASSET], **kwargs)
-        self.campaign = campaign
-        self.method = method
-        self.state = state
-        self.output_uri = output_uri
-        self.deferrable = deferrable
-        self.first_poll = first_poll
-        self.poll_min = poll_min
-        self.poll_max = poll_max
-        self.export_timeout = export_timeout
-        self.max_restarts = max_restarts
-        self.chunk_size = chunk_size
+        self.keep_arguments(locals(), but=("outlets",))
 
     def execute(self, context: Any) -> dict[str, Any]:
         campaign_id, _ = campaign_ref(self.campaign)

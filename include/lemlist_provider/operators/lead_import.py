@@ -71,16 +71,8 @@ class LemlistValidateLeadsOperator(LemlistBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.campaign_id = campaign_id
-        self.source = source
-        self.leads = leads
-        self.output_uri = output_uri
-        self.batch_size = batch_size
-        self.deduplicate = deduplicate
-        self.skip_unsubscribed = skip_unsubscribed
+        self.keep_arguments(locals())
         self.enrichment = enrichment or {}
-        self.dry_run = dry_run
-        self.strategy = strategy
 
     def execute(self, context: Any) -> list[dict]:
         started = time.time()
@@ -164,8 +156,7 @@ class LemlistImportLeadBatchOperator(LemlistBaseOperator):
 
     def __init__(self, *, batch: dict, progress_every: float = 5.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.batch = batch
-        self.progress_every = progress_every
+        self.keep_arguments(locals())
 
     def execute(self, context: Any) -> dict:
         workspace = Workspace(paths.output_location("work_dir", self.batch["work_dir"]))
@@ -206,9 +197,7 @@ class LemlistLeadImportReportOperator(LemlistBaseOperator):
         **kwargs: Any,
     ) -> None:  # fmt: skip
         super().__init__(**kwargs)
-        self.validate_task_id = validate_task_id
-        self.work_dir = work_dir
-        self.keep_work_dir = keep_work_dir
+        self.keep_arguments(locals())
 
     def _nothing_staged(self, why: str) -> None:
         """``validate`` failed before staging the rows: no report to write. This task (``all_done``, the DAG's

@@ -1,8 +1,8 @@
 """``LemlistUnsubscribeSyncOperator``: keep a local suppression list and lemlist's unsubscribes in step.
 
-Thin: the logic is in :mod:`lemlist_provider.unsubscribes`. The operator resolves where the local list lives
-(a CSV file inside the output roots, since the sync writes it, or a table through any Airflow SQL
-connection), runs one sync, writes the audit file and returns the summary (XCom ``return_value``).
+Thin: the logic is in :mod:`lemlist_provider.unsubscribes`. The operator opens the local list (``LocalStoreTask``: a CSV
+file inside the output roots, since the sync writes it, or a table through any Airflow SQL connection),
+runs one sync, writes the audit file and returns the summary (XCom ``return_value``).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from lemlist_provider import allowlists, paths
+from lemlist_provider import paths
 from lemlist_provider.operators.base import LemlistBaseOperator, as_bool, given
+from lemlist_provider.operators.local_store import LocalStoreTask
 from lemlist_provider.unsubscribes import (
     MODES,
     PULLS,
@@ -21,9 +22,7 @@ from lemlist_provider.unsubscribes import (
     MissingSourceError,
     RemovalLimits,
     RemovalRefused,
-    SuppressionStore,
     SyncOptions,
-    open_store,
     run_summary_line,
     run_sync,
 )
@@ -33,17 +32,14 @@ from lemlist_provider.unsubscribes.guards import (
     DEFAULT_MAX_REMOVALS,
 )
 
-DEFAULT_CSV = "suppression_list.csv"
 DEFAULT_AUDIT_DIR = "unsubscribe_audit"
-DEFAULT_TABLE = "lemlist_suppression"
 
 
-class LemlistUnsubscribeSyncOperator(LemlistBaseOperator):
+class LemlistUnsubscribeSyncOperator(LocalStoreTask, LemlistBaseOperator):
     """Sync the local suppression list with lemlist's unsubscribes; add-only unless ``mode="mirror"``.
 
-    :param store: ``csv`` (``csv_path``) or ``sql`` (``sql_conn_id`` + ``table``; created if missing; both
-        must be on the admin's allow-lists, ``[lemlist] sql_conn_ids`` and ``sql_tables``)
-    :param csv_path: the CSV list, inside the output roots (default ``<first output root>/suppression_list.csv``)
+    The local list is ``LocalStoreTask``'s (``store``, ``csv_path``, ``sql_conn_id``, ``table``).
+
     :param mode: ``add_only`` (default: both sides end with the union; nobody is re-subscribed) or ``mirror``
     :param truth: in mirror mode, the side that wins: ``local`` removes from lemlist what the local list does
         not hold (never entries the person created: unsubscribe link, bounce, abuse), ``lemlist`` removes
@@ -62,19 +58,13 @@ class LemlistUnsubscribeSyncOperator(LemlistBaseOperator):
     """
 
     template_fields: Sequence[str] = (
-        *LemlistBaseOperator.template_fields, "store", "csv_path", "sql_conn_id", "table", "mode", "truth",
-        "confirm_removals", "max_removal_percent", "max_removals", "max_invalid_percent", "dry_run", "pull",
-        "audit_dir", "bulk_size",
+        *LemlistBaseOperator.template_fields, *LocalStoreTask.template_fields, "mode", "truth", "confirm_removals",
+        "max_removal_percent", "max_removals", "max_invalid_percent", "dry_run", "pull", "audit_dir", "bulk_size",
     )  # fmt: skip
-    ui_color = "#fde8e8"
 
     def __init__(
         self,
         *,
-        store: str | None = "csv",
-        csv_path: str | None = None,
-        sql_conn_id: str | None = None,
-        table: str | None = DEFAULT_TABLE,
         mode: str = "add_only",
         truth: str = "local",
         confirm_removals: bool = False,
@@ -88,20 +78,7 @@ class LemlistUnsubscribeSyncOperator(LemlistBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.store = store
-        self.csv_path = csv_path
-        self.sql_conn_id = sql_conn_id
-        self.table = table
-        self.mode = mode
-        self.truth = truth
-        self.confirm_removals = confirm_removals
-        self.max_removal_percent = max_removal_percent
-        self.max_removals = max_removals
-        self.max_invalid_percent = max_invalid_percent
-        self.dry_run = dry_run
-        self.pull = pull
-        self.bulk_size = bulk_size
-        self.audit_dir = audit_dir
+        self.keep_arguments(locals())
 
     def _options(self) -> SyncOptions:
         for name, value, allowed in (("mode", self.mode, MODES), ("truth", self.truth, TRUTHS),
@@ -125,7 +102,7 @@ class LemlistUnsubscribeSyncOperator(LemlistBaseOperator):
         )
         audit = audit_dir / f"unsubscribe_sync_{paths.safe_name(context.get('run_id') or 'manual')}.csv"
         paths.check_replaceable("audit_dir", audit)
-        store = local_store(self.store, self.csv_path, self.sql_conn_id, self.table)
+        store = self.local_store()
         self.log.info(
             "Syncing %s with lemlist (%s, dry_run=%s)", store.describe(), options.mode, options.dry_run
         )
@@ -152,24 +129,3 @@ class LemlistUnsubscribeSyncOperator(LemlistBaseOperator):
             )  # fmt: skip
         self.log.info("%s", run_summary_line(summary))
         return summary
-
-
-def local_store(store: Any, csv_path: Any, sql_conn_id: Any, table: Any) -> SuppressionStore:
-    """The local suppression list the rendered Params name: a CSV file inside the output roots (default
-    ``<first output root>/suppression_list.csv``) or a table (default ``lemlist_suppression``) through an
-    Airflow SQL connection, both from the admin's allow-lists (``[lemlist] sql_conn_ids``, ``sql_tables``).
-    Shared by the sync and ``lemlist_unsubscribe_events``; a bad value fails the task without retries."""
-    kind = given(store) or "csv"
-    try:
-        if kind == "csv":
-            path = paths.output_location("csv_path", given(csv_path) or paths.default_output(DEFAULT_CSV))
-            return open_store(kind, csv_path=path)
-        if kind != "sql":
-            return open_store(kind)  # refused: an unknown kind
-        return open_store(
-            kind,
-            conn_id=allowlists.sql_connection("sql_conn_id", given(sql_conn_id)),
-            table=allowlists.sql_table("table", given(table) or DEFAULT_TABLE),
-        )
-    except ValueError as exc:
-        raise AirflowFailException(str(exc)) from None

@@ -43,10 +43,7 @@ class LemlistWarehouseSyncOperator(LemlistBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.stream = stream
-        self.warehouse_conn_id = warehouse_conn_id
-        self.lookback_days = lookback_days
-        self.overlap_minutes = overlap_minutes
+        self.keep_arguments(locals())
 
     def execute(self, context: Any) -> dict[str, Any]:
         start, end = run_interval(

@@ -18,11 +18,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import (
     Column,
     Float,
-    Index,
     Integer,
-    MetaData,
     String,
-    Table,
     Text,
     func,
     insert,
@@ -32,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from lemlist_provider.figures import OPS_FIGURES
-from lemlist_provider.metadb import Tables, prune_before, utc_datetime
+from lemlist_provider.metadb import Tables, ledger_table, prune_before, utc_datetime
 
 from .summary import OPS_XCOM_KEY
 
@@ -46,11 +43,9 @@ TABLE_NAME = "lemlist_ops_call_stats"
 INGEST_OVERLAP = timedelta(minutes=5)
 INGEST_BATCH = 2000
 
-metadata = MetaData()
-calls_table = Table(
+_KEY = ("dag_id", "run_id", "task_id", "map_index", "try_number")
+metadata, calls_table = ledger_table(
     TABLE_NAME,
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
     Column("dag_id", String(250), nullable=False),
     Column("run_id", String(250), nullable=False),
     Column("task_id", String(250), nullable=False),
@@ -69,10 +64,9 @@ calls_table = Table(
     Column("outcomes", Text, nullable=False, default="{}"),
     Column("report", Text, nullable=True),
     Column("credits", Integer, nullable=True),
-    Index(f"idx_{TABLE_NAME}_try", "dag_id", "run_id", "task_id", "map_index", "try_number", unique=True),
-    Index(f"idx_{TABLE_NAME}_ended_at", "ended_at"),
+    unique=("try", _KEY),
+    aged_by="ended_at",
 )
-_KEY = ("dag_id", "run_id", "task_id", "map_index", "try_number")
 
 
 def _when(epoch: Any) -> datetime:

@@ -16,7 +16,6 @@ from airflow.sdk import PokeReturnValue
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from lemlist_provider.enrichment.wait import (
-    DEFAULT_POLL,
     DEFAULT_WAVE,
     EnrichmentWait,
     check_event,
@@ -28,17 +27,17 @@ from lemlist_provider.events.assets import EVENT_ASSETS
 from lemlist_provider.figures import http_figures
 from lemlist_provider.hooks.errors import LemlistNotFoundError
 from lemlist_provider.operators.base import LemlistBaseSensor
+from lemlist_provider.operators.enrichment import EnrichmentWaitTask
 from lemlist_provider.triggers.enrichment import LemlistEnrichmentTrigger
 
 
-class LemlistEnrichmentSensor(LemlistBaseSensor):
+class LemlistEnrichmentSensor(EnrichmentWaitTask, LemlistBaseSensor):
     """Wait for every enrichment id to be ``done``/``completed`` or ``failed``/``error``.
+
+    The poll schedule (``first_poll``, ``backoff``, ``max_interval``) is ``EnrichmentWaitTask``'s.
 
     :param enrichment_ids: ids, or the XCom of ``LemlistEnrichOperator`` (templated)
     :param deferrable: wait in the triggerer; ``False`` uses ``mode`` (poke or reschedule)
-    :param first_poll: seconds before the first poll (about the time an enrichment takes)
-    :param backoff: factor of the growing poll interval (deferrable) between rounds
-    :param max_interval: cap of that interval
     :param wave: ids polled together; a wave that is entirely pending ends a round early
     """
 
@@ -47,22 +46,12 @@ class LemlistEnrichmentSensor(LemlistBaseSensor):
     )  # fmt: skip
     ui_color = "#e6f0ff"
 
-    def __init__(
-        self,
-        *,
-        enrichment_ids: Any,
-        first_poll: float = DEFAULT_POLL["first_poll"],
-        backoff: float = DEFAULT_POLL["backoff"],
-        max_interval: float = DEFAULT_POLL["max_interval"],
-        wave: int = DEFAULT_WAVE,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, enrichment_ids: Any, wave: int = DEFAULT_WAVE, **kwargs: Any) -> None:
         kwargs.setdefault("timeout", 60 * 60)
         kwargs.setdefault("poke_interval", 10)
         kwargs.setdefault("inlets", [EVENT_ASSETS["enrichment"]])  # where enrichment callbacks are noted
         super().__init__(**kwargs)
-        self.enrichment_ids = enrichment_ids
-        self.first_poll, self.backoff, self.max_interval, self.wave = first_poll, backoff, max_interval, wave
+        self.keep_arguments(locals())
         self._state: EnrichmentWait | None = None
 
     def execute(self, context: Any) -> Any:
@@ -82,11 +71,7 @@ class LemlistEnrichmentSensor(LemlistBaseSensor):
         return f"{len(ids)} lemlist enrichment(s) to be done or failed ({shown})"
 
     def trigger(self, deadline: float) -> LemlistEnrichmentTrigger:
-        return LemlistEnrichmentTrigger(
-            enrichment_ids=enrichment_ids_of(self.enrichment_ids), deadline=deadline,
-            lemlist_conn_id=self.lemlist_conn_id, first_poll=float(self.first_poll), backoff=float(self.backoff),
-            max_interval=float(self.max_interval), wave=self.wave,
-        )  # fmt: skip
+        return self.enrichment_trigger(enrichment_ids_of(self.enrichment_ids), deadline, wave=self.wave)
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Fail closed: an event without the expected fields, or with an unknown status, fails the task."""

@@ -41,8 +41,7 @@ class LemlistExportSensor(LemlistBaseSensor):
         **kwargs: Any,
     ) -> None:
         super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
-        self.campaign_id, self.export_id = campaign_id, export_id
-        self.first_poll, self.poll_max = first_poll, poll_max
+        self.keep_arguments(locals(), but=("poke_interval", "timeout"))
         self._state: ExportWait | None = None
 
     def waits_for(self) -> str:
