@@ -103,7 +103,7 @@ def test_every_endpoint_method(demo_hook):
     )
     call("delete_lead_variables", lead_id, ["color"])
     call("upload_voice_note", lead_id, step_id or "stp_1", io.BytesIO(b"ID3"))
-    enr = call("enrich_lead", lead_id, find_email=True)
+    enr = call("enrich_lead", lead_id, lookups={"findEmail": True})
     call("enrich_person", email="someone@example.com", verifyEmail=True)
     bulk = call("enrich_bulk", [{"input": {"email": "ada+x@example.com"}, "enrichmentRequests": ["verify"]}])
     result = call("get_enrichment", _id(enr) or (bulk or [{}])[0].get("id"))

@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from lemlist_provider.hooks.endpoints import ENRICHMENT_LOOKUPS
+
 from .items import bulk_payload, query_flags
 from .ledger import Ledger
 from .results import result_row
@@ -118,8 +120,7 @@ class _Starter:
         self.counters["rechecked" if recheck else "single_calls"] += 1
         try:
             answer = self.hook.enrich_lead(
-                person["leadId"], find_email=self.flags.get("findEmail"), verify_email=self.flags.get("verifyEmail"),
-                linkedin_enrichment=self.flags.get("linkedinEnrichment"), find_phone=self.flags.get("findPhone"),
+                person["leadId"], lookups={name: self.flags.get(name) for name in ENRICHMENT_LOOKUPS},
                 force=True if self.force and not recheck else None, webhook_url=self.webhook_url,
             )  # fmt: skip
             enrichment_id = answer.get("id") if isinstance(answer, dict) else None

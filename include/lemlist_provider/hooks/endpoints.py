@@ -21,6 +21,10 @@ ENRICHMENT_FAILED = {"failed", "error"}
 CHUNK = 64 * 1024  # bytes per write when a download streams into a file
 
 
+#: lemlist's enrichment lookups, by the names of its query flags
+ENRICHMENT_LOOKUPS = ("findEmail", "verifyEmail", "linkedinEnrichment", "findPhone")
+
+
 def _flags(**flags: Any) -> dict[str, Any]:
     """Query flags: booleans as lemlist's ``true``/``false``; ``None`` left out."""
     return {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in flags.items() if v is not None}
@@ -344,19 +348,18 @@ class LemlistEndpointsMixin(LemlistPollingMixin):
         self,
         lead_id: str,
         *,
-        find_email: bool | None = None,
-        verify_email: bool | None = None,
-        linkedin_enrichment: bool | None = None,
-        find_phone: bool | None = None,
+        lookups: Mapping[str, bool | None] | None = None,
         force: bool | None = None,
         webhook_url: str | None = None,
     ) -> dict:
-        """``POST /leads/{leadId}/enrich``: enrich the lead ``lead_id`` with the chosen lookups; ``force``
-        re-runs them, ``webhook_url`` is called when done."""
-        params = _flags(
-            findEmail=find_email, verifyEmail=verify_email, linkedinEnrichment=linkedin_enrichment,
-            findPhone=find_phone, force=force, webhookUrl=webhook_url,
-        )  # fmt: skip
+        """``POST /leads/{leadId}/enrich``: enrich the lead ``lead_id`` with ``lookups`` (lemlist's query flags
+        by their names, ``ENRICHMENT_LOOKUPS``: ``{"findEmail": True}``); ``force`` re-runs them,
+        ``webhook_url`` is called when done. An unknown lookup name is refused before anything is sent."""
+        lookups = dict(lookups or {})
+        unknown = sorted(set(lookups) - set(ENRICHMENT_LOOKUPS))
+        if unknown:
+            raise ValueError(f"unknown enrichment lookups {unknown}: use {', '.join(ENRICHMENT_LOOKUPS)}")
+        params = _flags(**lookups, force=force, webhookUrl=webhook_url)
         return self._route("POST /leads/{lead_id}/enrich", lead_id, params=params)
 
     def enrich_person(self, **params: Any) -> dict:

@@ -6,7 +6,7 @@ around these pieces, which can also be used (and tested) without Airflow running
 
 from __future__ import annotations
 
-from .batch import ENRICHMENT_FLAGS, ImportOptions, import_batch
+from .batch import ENRICHMENT_LOOKUPS, ImportOptions, import_batch
 from .checkpoint import Checkpoint
 from .errors import LeadFileError, OutputLocationError
 from .fields import LEAD_FIELDS, HeaderMap, canonical_field
@@ -17,7 +17,7 @@ from .validation import SeenEmails, Unsubscribes, normalise_email
 from .workspace import Workspace, output_folder, run_key
 
 __all__ = [
-    "ENRICHMENT_FLAGS",
+    "ENRICHMENT_LOOKUPS",
     "LEAD_FIELDS",
     "REPORT_COLUMNS",
     "STATUSES",

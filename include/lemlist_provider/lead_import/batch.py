@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from lemlist_provider.hooks.endpoints import ENRICHMENT_LOOKUPS
 from lemlist_provider.journal import journal_at
 
 from .checkpoint import Checkpoint
@@ -25,7 +26,6 @@ from .workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-ENRICHMENT_FLAGS = ("findEmail", "verifyEmail", "linkedinEnrichment", "findPhone")
 #: lemlist's query flag -> the hook's keyword argument
 _FLAG_KWARGS = {
     "deduplicate": "deduplicate",
@@ -50,7 +50,7 @@ class ImportOptions:
 
     def flags(self) -> dict[str, bool]:
         """The hook's keyword arguments for lemlist's query flags (only those switched on)."""
-        out = {_FLAG_KWARGS[name]: True for name in ENRICHMENT_FLAGS if self.enrichment.get(name)}
+        out = {_FLAG_KWARGS[name]: True for name in ENRICHMENT_LOOKUPS if self.enrichment.get(name)}
         if self.deduplicate:
             out["deduplicate"] = True
         return out

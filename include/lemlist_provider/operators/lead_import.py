@@ -18,7 +18,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from lemlist_provider import paths
 from lemlist_provider.hooks.errors import LemlistNotFoundError
 from lemlist_provider.lead_import import (
-    ENRICHMENT_FLAGS,
+    ENRICHMENT_LOOKUPS,
     ImportOptions,
     LeadFileError,
     OutputLocationError,
@@ -121,7 +121,7 @@ class LemlistValidateLeadsOperator(LemlistBaseOperator):
         manifest.update(
             campaign_id=campaign_id, source=source or f"inline ({len(leads or [])} leads)", report=str(report),
             strategy=strategy, dry_run=as_bool(self.dry_run), deduplicate=as_bool(self.deduplicate),
-            enrichment={k: as_bool((self.enrichment or {}).get(k)) for k in ENRICHMENT_FLAGS},
+            enrichment={k: as_bool((self.enrichment or {}).get(k)) for k in ENRICHMENT_LOOKUPS},
             started_at=started, dag_id=dag_id, run_id=run_id,
         )  # fmt: skip
         workspace.write_manifest(manifest)
