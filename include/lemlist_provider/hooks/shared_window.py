@@ -12,8 +12,9 @@ interval of length W, hence at most N in any fixed or clock-aligned window too: 
 * ``LocalWindow``: pyrate-limiter's SQLite bucket behind its file lock, for one host with no Redis
   (LocalExecutor, ``make up``, ``make demo``).
 
-Consecutive sends of the deployment are also spaced: at least ``window / (amount - reserve)`` apart, so
-the deployment sends at an even pace instead of in bursts of a whole window. A burst fills the server's
+Consecutive sends of the deployment are also spaced, once the window holds ``BURST`` sends: at least
+``window / (amount - reserve)`` apart, so the deployment sends at an even pace instead of in bursts of a
+whole window (a key that was idle sends its first few at once: a task of a few calls does not wait). A burst fills the server's
 window at once and refuses any other sender of the key until it ages out; an even pace leaves room
 throughout the window, and the answers arrive in the order the slots were taken, so the server's count
 minus the deployment's is exact (what ``shared_gate.OutsideReserve`` learns from).
@@ -46,6 +47,10 @@ MARGIN_MS = 40
 #: the spacing is this share of an even spread: a send that wakes up late (a sleep, a round trip to the
 #: store) is made up by the next ones, so the log, not the spacing, sets the deployment's rate
 PACE = 0.95
+
+
+#: a window holding fewer sends than this is idle: the next send goes at once, without the spacing
+BURST = 4
 
 
 def spacing_ms(window_ms: int, cap: int) -> int:
@@ -169,8 +174,9 @@ class RedisWindow:
             if wait:
                 return wait, self.amount
             redis = self._storage.get_connection()
-            # the spacing: a key that lives one gap, set by whoever sends (SET NX PX is atomic)
-            if not redis.set(self._gap_key, 1, px=self._gap(reserve), nx=True):
+            # the spacing: a key that lives one gap, set by whoever sends (SET NX PX is atomic); an idle
+            # window sends at once but still sets it, so the spacing runs from its last send
+            if not redis.set(self._gap_key, 1, px=self._gap(reserve), nx=count >= BURST):
                 return max(0.002, (redis.pttl(self._gap_key) or 2) / 1000.0), self.amount
             if self._sync.hit(self._item, self._wid):
                 return 0.0, self._storage.get_moving_window(self._key, self.amount, self._window)[1]
@@ -219,7 +225,7 @@ class RedisWindow:
             if wait:
                 return wait, self.amount
             redis = storage.bridge.get_connection()
-            if not await redis.set(self._gap_key, 1, px=self._gap(reserve), nx=True):
+            if not await redis.set(self._gap_key, 1, px=self._gap(reserve), nx=count >= BURST):
                 return max(0.002, ((await redis.pttl(self._gap_key)) or 2) / 1000.0), self.amount
             if await limiter.hit(self._item, self._wid):
                 return 0.0, (await storage.get_moving_window(self._key, self.amount, self._window))[1]
@@ -253,7 +259,7 @@ class LocalWindow:
         self._puts = 0
         try:
             self._bucket = SQLiteBucket.init_from_file(
-                self._rates(amount), table="send_window", db_path=str(path), use_file_lock=True
+                [Rate(amount, self._interval)], table="send_window", db_path=str(path), use_file_lock=True
             )
             self._bucket.lock.timeout = LOCAL_LOCK_TIMEOUT
             with self._thread_lock, self._bucket.lock:
@@ -264,10 +270,18 @@ class LocalWindow:
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from None
 
-    def _rates(self, cap: int) -> list:
-        """The spacing and the log as pyrate-limiter rates (one slot per window needs no spacing)."""
-        log = self._rate(cap, self._interval)
-        return [self._rate(1, spacing_ms(self._interval, cap)), log] if cap > 1 else [log]
+    def _spacing_wait(self, now: int, cap: int) -> float:
+        """Seconds until the spacing allows the next send (0: now): a window holding ``BURST`` sends or more
+        waits one gap after its newest."""
+        cur = self._bucket.conn.execute(
+            "SELECT COUNT(*), MAX(item_timestamp) FROM send_window WHERE item_timestamp > ?",
+            (now - self._interval,),
+        )
+        count, newest = cur.fetchone()
+        cur.close()
+        if count < BURST or newest is None:
+            return 0.0
+        return max(0.0, (newest + spacing_ms(self._interval, cap) - now) / 1000.0)
 
     def take(self, reserve: int = 0) -> tuple[float, int]:
         from filelock import Timeout
@@ -277,8 +291,12 @@ class LocalWindow:
         try:
             with self._thread_lock, bucket.lock:
                 # the cap may shrink for senders outside the deployment; the log itself stays one log
-                bucket.rates = self._rates(max(1, self.amount - reserve))
+                cap = max(1, self.amount - reserve)
+                bucket.rates = [self._rate(cap, self._interval)]
                 now = bucket.now()
+                wait = self._spacing_wait(now, cap)
+                if wait:
+                    return max(0.002, wait), self.amount
                 item = RateItem("send", now)
                 if not bucket.put(item):
                     wait_ms = bucket.waiting(item)

@@ -241,9 +241,12 @@ class LemlistTransport:
         if not isinstance(sharers, int | float) or not isinstance(quota, int) or not window:
             return
         others = max(0, round(sharers) - 1)
-        if others == self._pacing_others:
+        last = self._pacing_others
+        # a change of one sharer either way is the estimate's own noise (a sharer between two sends, an
+        # answer counted at the window's edge): only a real change, or alone <-> shared, is worth a line
+        if others == last or (others and last and abs(others - last) < 2):
             return
-        first, self._pacing_others = self._pacing_others is None, others
+        first, self._pacing_others = last is None, others
         rate = quota / float(window)
         if others:
             self.log.info(f"lemlist pacing on connection '{self._conn_id}': sharing the key with ~{others} "
