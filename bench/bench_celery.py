@@ -54,6 +54,21 @@ def _seconds(start: str | None, end: str | None) -> float | None:
     return round((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds(), 2)
 
 
+def _most_at_once(batches: list[dict]) -> int:
+    """The most batches running at one moment (from their start and end dates)."""
+    edges = sorted(
+        (datetime.fromisoformat(t[field]), step)
+        for t in batches
+        if t.get("start_date") and t.get("end_date")
+        for field, step in (("start_date", 1), ("end_date", -1))
+    )
+    running = most = 0
+    for _, step in edges:  # at a tie an end (-1) sorts before a start: touching batches do not overlap
+        running += step
+        most = max(most, running)
+    return most
+
+
 def _store_in_connection(local) -> str:
     """The shared store the deployment's ``lemlist_default`` names: ``scheme://host:port/db`` of the URL its
     ``rate_store`` was filled from (never a password), or "" when the connection names none. The API masks
@@ -151,6 +166,7 @@ def _run_case(case: str) -> dict:
             tis = af.client.task_instances(LEAD_IMPORT, run_id)
             summary = af.client.xcom(LEAD_IMPORT, run_id, "write_report") if run["state"] == "success" else {}
         log = sandbox.requests(team_id, since=since)
+        in_flight = sandbox.stats()["peak_concurrency"].get(team_id)
     batches = sorted((t for t in tis if t["task_id"] == "import_batch"), key=lambda t: t["map_index"])
     ended = datetime.fromisoformat(run["end_date"]).timestamp() if run.get("end_date") else time.time()
     return {
@@ -159,6 +175,7 @@ def _run_case(case: str) -> dict:
         "run_state": run["state"],
         "end_to_end_seconds": _seconds(run.get("queued_at") or run.get("start_date"), run.get("end_date")),
         **_import_figures(log["requests"], since, ended),
+        "peak_requests_in_flight": in_flight,
         "log_dropped": log["dropped"],
         "imported_in_report": ((summary or {}).get("counts") or {}).get("imported"),
         "batches": len(batches),
@@ -166,6 +183,7 @@ def _run_case(case: str) -> dict:
         "batch_states": dict(Counter(t["state"] for t in batches)),
         "batch_tries": dict(Counter(str(t["try_number"]) for t in batches)),
         "batch_seconds": [t.get("duration") and round(t["duration"], 1) for t in batches],
+        "batches_at_once": _most_at_once(batches),
     }
 
 
