@@ -2,7 +2,8 @@
 
 Every ``bench/bench_*.py`` module exposes ``BENCHMARKS: dict[str, Callable[[], dict]]``. Each callable
 returns a dict with at least ``figures`` (raw measurements), ``ratio`` (the headline figure, measured
-against a baseline run in the same process), ``target`` (a string such as ">= 0.95") and ``passed``.
+against a baseline run in the same process), ``target`` (a string such as ">= 0.95") and ``passed``; or
+``{"skipped": reason}`` when what it needs is absent (nothing measured: the last results stay).
 
     python -m bench.run                 # all (from the project folder; `make bench`)
     python -m bench.run rate_single     # only these names
@@ -37,7 +38,7 @@ def main(argv: list[str]) -> int:
         print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(benchmarks)}")
         return 2
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    failed = []
+    failed, skipped = [], []
     for name in wanted:
         print(f"== {name}", flush=True)
         started = time.time()
@@ -46,6 +47,10 @@ def main(argv: list[str]) -> int:
         except Exception:
             traceback.print_exc()
             result = {"passed": False, "error": traceback.format_exc(limit=3)}
+        if result.get("skipped"):
+            print(f"   SKIP {result['skipped']}")
+            skipped.append(name)
+            continue
         result["seconds"] = round(time.time() - started, 2)
         result["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         results[name] = result
@@ -56,7 +61,8 @@ def main(argv: list[str]) -> int:
         )
         if not result.get("passed"):
             failed.append(name)
-    print(f"\n{len(wanted) - len(failed)} passed, {len(failed)} failed")
+    passed = len(wanted) - len(failed) - len(skipped)
+    print(f"\n{passed} passed, {len(failed)} failed" + (f", {len(skipped)} skipped" if skipped else ""))
     return 1 if failed else 0
 
 

@@ -20,6 +20,11 @@ ROWS = {
         ["requests_per_case"],
     ),
     "rate_store": ("8 processes, shared window in Redis: worst req/s ÷ 10 (table: bench_rate.py)", ["redis"]),
+    "rate_celery": (
+        "lead import, 800 leads in 8 mapped batches on 2 Celery workers, shared store in Redis: leads/s ÷ 10"
+        " (table: bench_celery.py)",
+        ["header_only_utilisation_leads"],
+    ),
     "overhead": ("3,000 GETs, limits off: hook ÷ bare requests.Session", []),
     "sandbox_throughput": ("sandbox, limit off: GET /team per s ÷ 1,000", ["rps", "p99_ms"]),
     "import_throughput": (

@@ -81,6 +81,14 @@ async def stats(sandbox: Controlled) -> dict:
     return sandbox.world.stats.to_dict()
 
 
+@router.get("/requests")
+async def request_log(sandbox: Controlled, team_id: str | None = None, since: float = 0.0) -> dict:
+    """Each answered ``/api`` request of a known key, oldest first: ``{"t": unix time of the answer,
+    "team_id", "route": "METHOD /api/template", "status"}`` (``?team_id=``, ``?since=`` filter), and
+    ``dropped``: how many older ones the bounded log (``REQUEST_LOG_SIZE``) no longer holds."""
+    return sandbox.world.stats.requests(team_id, since)
+
+
 @router.post("/reset")
 async def reset(request: Request, sandbox: Controlled) -> dict:
     """Body ``{"data": false}`` keeps the teams' data and only clears counters and budgets."""

@@ -14,6 +14,7 @@ import logging
 import random
 import socket
 import struct
+import time
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
@@ -241,6 +242,8 @@ class SandboxMiddleware:
         route = scope.get("route")
         template = getattr(route, "path", None) or scope["path"]
         key = f"{scope['method']} {template}"
+        stats.log.append((time.time(), team_id, key, str(status)))
+        stats.logged += 1
         stats.by_route[key] += 1
         stats.by_status[str(status)] += 1
         stats.by_route_status[key][str(status)] += 1

@@ -215,6 +215,10 @@ class SandboxServer:
     def stats(self) -> dict:
         return self._call("GET", "/stats")
 
+    def requests(self, team_id: str | None = None, since: float = 0.0) -> dict:
+        """Each answered ``/api`` request (time, team, route template, status), oldest first."""
+        return self._call("GET", "/requests", params={"team_id": team_id, "since": since})
+
     def reset(self, *, data: bool = True) -> None:
         self._call("POST", "/reset", {"data": data})
 

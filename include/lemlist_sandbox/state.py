@@ -9,12 +9,14 @@ import itertools
 import random
 import string
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 _ALPHABET = string.ascii_letters + string.digits
+#: how many answered ``/api`` requests ``RequestStats.log`` keeps (the oldest go first)
+REQUEST_LOG_SIZE = 100_000
 
 
 class IdFactory:
@@ -103,6 +105,10 @@ class RequestStats:
     peak_concurrency: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     requests_by_team: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     started_at: float = field(default_factory=time.time)
+    #: one ``(unix time, team id, "METHOD /route/template", status)`` per answered request of a known key,
+    #: in order (``GET /_sandbox/requests``); not part of ``to_dict``
+    log: deque = field(default_factory=lambda: deque(maxlen=REQUEST_LOG_SIZE))
+    logged: int = 0  # entries ever appended (more than ``len(log)`` once the oldest were dropped)
 
     def to_dict(self) -> dict:
         return {
@@ -120,6 +126,16 @@ class RequestStats:
             "requests_by_team": dict(self.requests_by_team),
             "uptime_seconds": round(time.time() - self.started_at, 3),
         }
+
+    def requests(self, team_id: str | None = None, since: float = 0.0) -> dict:
+        """The logged requests (of one team, answered at or after ``since``), oldest first, and how many
+        older ones the bounded log no longer holds."""
+        rows = [
+            {"t": t, "team_id": team, "route": route, "status": status}
+            for t, team, route, status in self.log
+            if t >= since and (team_id is None or team == team_id)
+        ]
+        return {"requests": rows, "dropped": self.logged - len(self.log)}
 
 
 class World:

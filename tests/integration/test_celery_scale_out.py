@@ -8,10 +8,10 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
+from lemlist_dev.scale_out import celery_settings, start_celery_workers
 from lemlist_dev.services import fresh_postgres_database, fresh_redis_url, require_postgres_and_redis
 from lemlist_sandbox import SandboxServer
 from lemlist_sandbox.seed import add_campaign
@@ -21,7 +21,6 @@ POOL_SLOTS = 4
 LEADS = 240
 BATCH_SIZE = 30  # -> 8 mapped batches
 WORKERS = ("worker-a", "worker-b")
-HERE = Path(__file__).resolve().parent
 
 
 @pytest.mark.integration
@@ -39,29 +38,9 @@ def test_lead_import_runs_across_two_celery_workers_within_the_pool_and_budget(
         team = sb.team(key)
         campaign = add_campaign(sb.sandbox.world, team, "Celery scale-out")
 
-        af = local_airflow_factory(
-            sb,
-            key,
-            pool_slots=POOL_SLOTS,
-            executor="CeleryExecutor",
-            sql_alchemy_conn=db_url,
-            parallelism=16,
-            extra_env={
-                "AIRFLOW__CELERY__BROKER_URL": fresh_redis_url(),
-                "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + db_url.replace("+psycopg2", ""),
-                "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
-                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "worker_identity.hostname",
-                # every component resolves hostname_callable, so the module must be importable by all
-                "PYTHONPATH": str(HERE),
-            },
-        )
-        for name in WORKERS:
-            af.start_component(
-                name,
-                ["celery", "worker", "--queues", queue, "--concurrency", "4",
-                 "--celery-hostname", f"{name}@%h", "--skip-serve-logs"],
-                env={"LEMLIST_IT_WORKER_NAME": name},
-            )  # fmt: skip
+        broker = fresh_redis_url()
+        af = local_airflow_factory(sb, key, pool_slots=POOL_SLOTS, **celery_settings(db_url, broker, queue))
+        start_celery_workers(af, queue, WORKERS, concurrency=4)
 
         run_id = trigger_lead_import(af, campaign["_id"], emails, batch_size=BATCH_SIZE)
         started = time.monotonic()

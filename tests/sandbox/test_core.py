@@ -150,3 +150,27 @@ def test_stats_count_routes_statuses_and_concurrency(fresh_sandbox):
     assert stats["by_route"]["GET /api/team"] == 4 and stats["by_status"]["200"] == 4
     team_id = fresh_sandbox.team_id(key)
     assert stats["peak_concurrency"][team_id] >= 3
+
+
+def test_request_log_times_each_answer_per_team(fresh_sandbox):
+    fresh_sandbox.set_faults(rate_limit=2, rate_window=60.0)
+    key, other = "sandbox-api-key", "sandbox-other-key"
+    before = time.time()
+    for _ in range(3):
+        session(key).get(f"{fresh_sandbox.base_url}/team", timeout=5)
+    session(other).get(f"{fresh_sandbox.base_url}/campaigns/cam_missing", timeout=5)
+    requests.get(f"{fresh_sandbox.base_url}/team", auth=("", "no-such-key"), timeout=5)
+    after = time.time()
+    team_id = fresh_sandbox.team_id(key)
+    log = fresh_sandbox.requests(team_id)
+    assert log["dropped"] == 0
+    assert [(r["route"], r["status"]) for r in log["requests"]] == [("GET /api/team", "200")] * 2 + [
+        ("GET /api/team", "429")
+    ]
+    times = [r["t"] for r in log["requests"]]
+    assert before <= times[0] <= times[1] <= times[2] <= after
+    everyone = fresh_sandbox.requests()["requests"]
+    assert len(everyone) == 4 and everyone[-1]["route"] == "GET /api/campaigns/{campaignId}"  # no 401 logged
+    assert fresh_sandbox.requests(team_id, since=times[2])["requests"] == log["requests"][2:]
+    fresh_sandbox.reset(data=False)
+    assert fresh_sandbox.requests() == {"requests": [], "dropped": 0}
