@@ -233,8 +233,7 @@ class RateLimiter:
         processes that fall back together fit, and one alone keeps the whole budget."""
         share = self.recent_sends()
         with self._lock:
-            now = self._clock()
-            others = max((seen for at, seen in self._others_seen if at >= now - self.window), default=0)
+            others = self._largest_others(self._clock(), 0)
             self._probed = True
             self._set_quota(max(1, share, self.limit - self.shared_slack - others), catch_up=False)
 
@@ -385,8 +384,11 @@ class RateLimiter:
         ):
             self.window_kind = "fixed"
         self._others_seen.append((now, others))
-        horizon = now - self.window
-        return max((seen for at, seen in self._others_seen if at >= horizon), default=others)
+        return self._largest_others(now, others)
+
+    def _largest_others(self, now: float, default: int) -> int:
+        """The others' largest count seen over the last window (``default`` when none was seen)."""
+        return max((seen for at, seen in self._others_seen if at >= now - self.window), default=default)
 
     def _decide(self, server: int, others: int) -> None:
         """Steer the sum of the quotas (``server``, as our current quota makes it) to the target.

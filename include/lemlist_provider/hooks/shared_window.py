@@ -14,10 +14,10 @@ interval of length W, hence at most N in any fixed or clock-aligned window too: 
 
 Consecutive sends of the deployment are also spaced, once the window holds ``BURST`` sends: at least
 ``window / (amount - reserve)`` apart, so the deployment sends at an even pace instead of in bursts of a
-whole window (a key that was idle sends its first few at once: a task of a few calls does not wait). A burst fills the server's
-window at once and refuses any other sender of the key until it ages out; an even pace leaves room
-throughout the window, and the answers arrive in the order the slots were taken, so the server's count
-minus the deployment's is exact (what ``shared_gate.OutsideReserve`` learns from).
+whole window (a key that was idle sends its first few at once: a task of a few calls does not wait). A
+burst fills the server's window at once and refuses any other sender of the key until it ages out; an
+even pace leaves room throughout the window, and the answers arrive in the order the slots were taken,
+so the server's count minus the deployment's is exact (what ``shared_gate.OutsideReserve`` learns from).
 
 Both are keyed by ``window_id``, a hash of the key and the base URL, never the key itself. ``take`` either
 takes a slot (returns ``(0, count)``, with ``count`` the sends in the last ``window`` seconds, unstretched,
@@ -55,7 +55,7 @@ BURST = 4
 
 def spacing_ms(window_ms: int, cap: int) -> int:
     """The least time between two sends of the deployment: a little under its window spread evenly over its
-    ``cap`` slots (never more than the log allows: pyrate-limiter wants the shorter rate no slower)."""
+    ``cap`` slots."""
     return max(1, int(window_ms * PACE) // max(1, cap))
 
 
