@@ -239,3 +239,11 @@ def test_every_public_method_names_its_route():
         if not name.startswith("_") and not re.search(r"``(GET|POST|PUT|PATCH|DELETE) [/{]", fn.__doc__ or "")
     ]
     assert undocumented == []
+
+
+def test_an_unknown_enrichment_lookup_is_refused_before_anything_is_sent(sandbox, team_key, make_conn):
+    hook = LemlistHook(make_conn(sandbox.base_url, team_key))
+    before = sandbox.stats()["total_requests"]
+    with pytest.raises(ValueError, match=r"unknown enrichment lookups \['find_email'\]"):
+        hook.enrich_lead("lea_1", lookups={"find_email": True})
+    assert sandbox.stats()["total_requests"] == before  # no credit spent on a guess
