@@ -22,7 +22,7 @@ from lemlist_dev.tcp_relay import TcpRelay
 from lemlist_provider.hooks.async_lemlist import LemlistAsyncHook
 from lemlist_provider.hooks.lemlist import LemlistHook
 from lemlist_provider.hooks.ratelimit import RateLimiter
-from lemlist_provider.hooks.shared_gate import LayeredGate, OutsideReserve
+from lemlist_provider.hooks.shared_gate import LayeredGate, OutsideReserve, ReserveState
 from lemlist_provider.hooks.shared_window import BURST, window_id
 from lemlist_sandbox import SandboxServer
 from lemlist_sandbox.ratelimit import WINDOW_KINDS
@@ -232,11 +232,13 @@ def test_the_outside_reserve_follows_an_outside_senders_use_then_decays_slowly()
     assert rule.value(state) == 0
     # nobody outside, or a lone request at the edge of the window: no reserve
     assert rule.sampled(state, 0) is None
+    state = rule.sampled(state, 1)
+    assert rule.value(state) == 0
+    clock.now += 0.1
     assert rule.sampled(state, 1) is None
-    # outside requests show: the level is what they got plus a slot of headroom to show more
-    state = rule.sampled(state, 2)
-    assert rule.value(state) == 3
-    clock.now += 0.5
+    # an outside sender already running when it is first seen: the level is what it got, plus a slot of
+    # headroom to show more
+    clock.now += 5.0
     state = rule.sampled(state, 6)
     assert rule.value(state) == 7
     # smaller samples keep the level; one that asks for it again confirms it
@@ -246,7 +248,7 @@ def test_the_outside_reserve_follows_an_outside_senders_use_then_decays_slowly()
     clock.now += 9.0
     assert rule.value(state) == 7
     # it stops: one slot back per `hold` windows (10 s) without a confirming sample
-    clock.now += 1.0
+    clock.now += 1.1
     assert rule.value(state) == 6
     clock.now += 30.0
     assert rule.value(state) == 3
@@ -254,13 +256,54 @@ def test_the_outside_reserve_follows_an_outside_senders_use_then_decays_slowly()
     assert rule.value(state) == 0
 
 
-def test_a_429_with_a_healthy_store_raises_the_reserve_by_one_and_it_never_takes_the_whole_window():
+def _samples(rule: OutsideReserve, clock: _Clock, samples: list[tuple[float, int]], state=None):
+    """Feed ``(seconds after the start, sample)`` in order; returns the state and the level after each."""
+    start, levels = clock.now, []
+    for at, excess in samples:
+        clock.now = start + at
+        state = rule.sampled(state, excess) or state
+        levels.append(rule.value(state))
+    return state, levels
+
+
+def test_a_sender_starting_beside_the_deployment_is_reserved_its_pace_over_a_whole_window_at_once():
+    """3 requests a second started with the deployment: its sample grows 1, 2, 3... through its first
+    window, but its pace (one request per 0.33 s) says it takes 6 slots of each window. The level is 7
+    from its second request on, not one sample behind all window long (which let the deployment fill the
+    window before the sender did, and refused both near its end)."""
+    clock = _Clock()
+    rule = OutsideReserve(20, 2.0, clock=clock)
+    _, levels = _samples(rule, clock, [(0.01, 1), (0.34, 2), (0.67, 3), (1.0, 4), (1.7, 6), (2.5, 6)])
+    assert levels == [0, 7, 7, 7, 7, 7]
+
+
+def test_an_overestimated_first_window_is_corrected_by_what_the_next_window_shows():
+    """Two requests counted close together (the sender started before the deployment looked) make the first
+    window's pace look too fast; the next window's samples show the sender's whole use and set the level."""
+    clock = _Clock()
+    rule = OutsideReserve(20, 2.0, clock=clock)
+    state, levels = _samples(rule, clock, [(0.0, 1), (0.3, 3), (1.5, 6)])
+    assert levels[1] >= 10
+    state, levels = _samples(rule, clock, [(0.6, 5), (1.0, 6), (1.4, 5)], state)
+    assert levels == [7, 7, 7]
+    # after that, the usual rule: the largest sample plus headroom, decaying slowly
+    clock.now += 3.0
+    assert rule.value(rule.sampled(state, 7)) == 8
+
+
+def test_a_429_with_a_healthy_store_raises_the_reserve_by_one_per_window_and_never_takes_the_whole_window():
     clock = _Clock()
     rule = OutsideReserve(20, 2.0, clock=clock)
     state = rule.rejected(None)
     assert rule.value(state) == 1
+    # one overflow refuses several of our processes at once: one sign, one slot
+    clock.now += 0.1
+    state = rule.rejected(state)
+    assert rule.value(state) == 1
+    clock.now += 2.0
     state = rule.rejected(state)
     assert rule.value(state) == 2
+    clock.now += 10.0
     assert rule.value(rule.sampled(state, 50)) == 18  # the deployment always keeps a slot of its own
 
 
@@ -295,6 +338,21 @@ def test_the_reserve_is_shared_through_the_local_store(tmp_path):
     # a reserve of 6 leaves one slot of 7 per 4.04 s: the next take waits out the window (with no reserve
     # it would go at once: the window is idle)
     assert _first_take_after(second, 6) >= 4.0
+
+
+def test_a_reserve_raised_by_another_process_holds_the_next_take_at_once(tmp_path):
+    """Every take reads the reserve the store holds: a process that only read it at its own answers kept
+    taking slots for up to a second after another process's answer had given them to an outside sender."""
+    from lemlist_provider.hooks.shared_window import LocalWindow, local_store_path
+
+    path = local_store_path(str(tmp_path), "fresh-reserve")
+    gate = LayeredGate(lambda: LocalWindow(path, 7, 2.0), RateLimiter(7, 2.0))
+    assert gate.acquire() < 0.1  # an idle window: at once
+    # another process of the deployment learns that a sender outside it takes 6 of the 7 slots
+    LocalWindow(path, 7, 2.0).write_reserve(ReserveState(6, time.time()))
+    started = time.monotonic()
+    gate.acquire()
+    assert time.monotonic() - started >= 1.9  # the one slot left is the one taken: wait for it to age out
 
 
 def test_the_reserve_is_shared_through_redis(redis_url):

@@ -23,6 +23,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable
+from typing import NamedTuple
 
 from .ratelimit import RateAnswer, RateLimiter
 from .shared_window import StoreUnavailable, WindowStore
@@ -32,16 +33,29 @@ log = logging.getLogger(__name__)
 FALLBACK_METRIC = "lemlist.rate_store.fallback"
 
 
-#: the reserve's state as the store keeps it: (level, when it was last raised or confirmed in ``time.time``
-#: seconds)
-ReserveState = tuple[int, float]
+class ReserveState(NamedTuple):
+    """The reserve as the store keeps it (wall-clock ``time.time`` seconds: hosts share it)."""
+
+    level: int
+    kept_at: float  # when the level was last raised or confirmed (it decays from then)
+    seen_at: float = 0.0  # when outside requests were first seen with no reserve (the first sample)
+    seen_excess: int = 0  # that sample
+    peak: int = 0  # the largest sample in the first two windows since then
+    raised_at: float = 0.0  # the last raise by a 429
+
+    @classmethod
+    def of(cls, stored: tuple | None) -> ReserveState | None:
+        """The state from what the store holds (``None``: nothing, or a shape this version did not write)."""
+        if not stored or len(stored) != len(cls._fields):
+            return None
+        return cls(*(kind(value) for kind, value in zip((int, float, float, int, int, float), stored)))
 
 
 class OutsideReserve:
     """How many slots of the shared window to leave to senders outside the deployment (the same key used
     by another tool), learned from the answers. A pure rule over a ``ReserveState`` that the shared store
     keeps, so every process of the deployment leaves the same room (one process with a reserve of 0 would
-    take all the room the others leave). Time is wall-clock (``time.time``): hosts share the state.
+    take all the room the others leave).
 
     A sample is the server's count minus the shared window's count over the same window: what the outside
     senders got through. The deployment sends at an even pace (``shared_window``), so its answers come in
@@ -53,17 +67,28 @@ class OutsideReserve:
       more than it was given at the edges of a window (its requests and ours land in a different order
       at the server), and one that wants more than it is left shows it, so the level follows it up;
     * a lone outside request (a sample of 1 with no reserve yet) does not start one: it is as likely a
-      request of ours counted at the edge of the window; a 429 does (below);
+      request of ours counted at the edge of the window;
+    * for a window after a reserve starts, the sender may have just started and its sample is only part of
+      its use: the level is then at least its pace since, over a whole window (samples that grew from
+      ``seen_excess`` to ``excess`` in ``t`` seconds: ``(excess - seen_excess) * window / t``). Without
+      this the level climbs one sample behind a new sender all through its first window while the
+      deployment, still seeing room, fills the window: near its end both are refused. A sample that grew
+      is first seen soon after the request that made it grow, so the estimate of each growth is the
+      largest and the level keeps it;
     * a sample that asks for the level again confirms it; without one for ``hold`` windows the reserve
       gives back one slot, so it decays slowly once the outside sender slows down or stops (one slot per
       10 s at lemlist's 2 s window);
     * a 429 the deployment gets while the store is healthy can only come from senders outside it: the
-      reserve grows by one.
+      reserve grows by one, once per window (one overflow refuses several of our processes at once; it is
+      one sign, not several).
     """
 
     headroom = 1
     hold = 5.0
-    empty: ReserveState = (0, 0.0)
+    #: the first outside requests are timed over at least this share of a window before the level is
+    #: their pace over a whole window (two requests a few milliseconds apart say nothing about a pace)
+    min_span = 0.125
+    empty = ReserveState(0, 0.0)
 
     def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.time) -> None:
         self.cap = max(0, limit - 2)  # the deployment always keeps a slot
@@ -71,28 +96,59 @@ class OutsideReserve:
         self._clock = clock
 
     def _decayed(self, state: ReserveState | None) -> ReserveState:
-        level, kept_at = state or self.empty
-        steps = int((self._clock() - kept_at) // (self.hold * self.window)) if level else 0
+        state = state or self.empty
+        steps = int((self._clock() - state.kept_at) // (self.hold * self.window)) if state.level else 0
         if steps <= 0:
-            return level, kept_at
-        return max(0, level - steps), kept_at + steps * self.hold * self.window
+            return state
+        return state._replace(
+            level=max(0, state.level - steps), kept_at=state.kept_at + steps * self.hold * self.window
+        )
 
     def value(self, state: ReserveState | None) -> int:
         """The reserve now (decayed by one slot per ``hold`` windows without a confirming sample)."""
-        return self._decayed(state)[0]
+        return self._decayed(state).level
 
     def sampled(self, state: ReserveState | None, excess: int) -> ReserveState | None:
         """The state after a sample of ``excess`` outside requests in the server's window (``None``: as is)."""
-        level, _ = self._decayed(state)
-        if excess <= 0 or (not level and excess < 2):
+        state, now = self._decayed(state), self._clock()
+        if excess <= 0:
             return None
-        wanted = min(self.cap, excess + self.headroom)
-        return (wanted, self._clock()) if wanted >= level else None
+        since = now - state.seen_at
+        if not state.level and since >= self.window:
+            # outside requests first seen: a lone one only marks the time (it is as likely one of ours
+            # counted at the window's edge); more start the level
+            state, since = state._replace(seen_at=now, seen_excess=excess, peak=excess), 0.0
+            if excess < 2:
+                return state
+        elif not state.level and excess < 2:
+            return None
+        if since >= 2 * self.window:
+            wanted = min(self.cap, excess + self.headroom)
+            return state._replace(level=wanted, kept_at=now) if wanted >= state.level else None
+        peak = max(state.peak, excess)
+        if since >= self.window:
+            # the next window: the level is the largest sample since the sender was first seen (the
+            # first window's estimate of its pace is replaced by what it showed)
+            new = state._replace(level=min(self.cap, peak + self.headroom), kept_at=now, peak=peak)
+            return new if new != state else None
+        # the first window: the sender may have just started, its sample is only part of its use
+        wanted = peak
+        if since >= self.min_span * self.window:
+            wanted = max(peak, int((excess - state.seen_excess) * self.window / since))
+        wanted = min(self.cap, wanted + self.headroom)
+        new = (
+            state._replace(level=wanted, kept_at=now, peak=peak)
+            if wanted >= state.level
+            else state._replace(peak=peak)
+        )
+        return new if new != state else None
 
     def rejected(self, state: ReserveState | None) -> ReserveState:
         """The state after a 429 the deployment got while the shared window had room for the request."""
-        level, _ = self._decayed(state)
-        return min(self.cap, level + 1), self._clock()
+        state, now = self._decayed(state), self._clock()
+        if now - state.raised_at < self.window:
+            return state
+        return state._replace(level=min(self.cap, state.level + 1), kept_at=now, raised_at=now)
 
 
 class LayeredGate:
@@ -178,9 +234,12 @@ class LayeredGate:
         return self.header.window_count()
 
     # -- senders outside the deployment ----------------------------------------------------------------
-    def _reserve(self) -> int:
+    def _reserve(self, stored: tuple | None) -> int:
         """Slots of the shared window to keep free for senders outside the deployment (``OutsideReserve``),
-        from the store's state as the last answer left it (no extra call to the store per take)."""
+        from the store's state as it is at this take (``stored``): a level another process raised a moment
+        ago holds this take too. (Read only at this process's own answers, a process sending once a second
+        kept taking slots for up to a second after the reserve had given them away.)"""
+        self._reserve_state = ReserveState.of(stored)
         return self.outside.value(self._reserve_state)
 
     def _learn(self, update: Callable[[ReserveState | None], ReserveState | None]) -> None:
@@ -190,7 +249,7 @@ class LayeredGate:
         if store is None:
             return
         try:
-            state = store.read_reserve()
+            state = ReserveState.of(store.read_reserve())
             new = update(state)
             if new is not None and new != state:
                 store.write_reserve(new)
@@ -240,7 +299,7 @@ class LayeredGate:
             if pause <= 0:
                 try:
                     with self._take_lock:
-                        pause, unrecorded = self._settle(store.take(self._reserve()))
+                        pause, unrecorded = self._settle(store.take(self._reserve(store.read_reserve())))
                         if unrecorded:
                             store.record(unrecorded)
                 except StoreUnavailable as exc:
@@ -261,7 +320,8 @@ class LayeredGate:
             if pause <= 0:
                 try:
                     async with self._atake_lock():
-                        pause, unrecorded = self._settle(await store.atake(self._reserve()))
+                        reserve = self._reserve(await asyncio.to_thread(store.read_reserve))
+                        pause, unrecorded = self._settle(await store.atake(reserve))
                         if unrecorded:
                             await asyncio.to_thread(store.record, unrecorded)
                 except StoreUnavailable as exc:

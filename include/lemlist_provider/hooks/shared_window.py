@@ -91,16 +91,18 @@ class WindowStore(Protocol):
 
 
 def _encode_reserve(state: tuple) -> str:
-    level, *times = state
-    return ",".join([str(int(level)), *(repr(float(t)) for t in times)])
+    return ",".join(repr(value) for value in state)
 
 
 def _decode_reserve(raw) -> tuple | None:
+    """The numbers ``_encode_reserve`` wrote (``shared_gate.ReserveState`` checks their shape)."""
     if not raw:
         return None
     try:
-        level, *times = (raw.decode() if isinstance(raw, bytes) else str(raw)).split(",")
-        return (int(level), *(float(t) for t in times)) if len(times) == 1 else None
+        return tuple(
+            float(v) if "." in v or "e" in v else int(v)
+            for v in (raw.decode() if isinstance(raw, bytes) else str(raw)).split(",")
+        )
     except ValueError:
         return None  # a value this version did not write: start again from no reserve
 
