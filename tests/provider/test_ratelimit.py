@@ -148,13 +148,12 @@ def test_eight_senders_on_a_fixed_window_hold_their_quotas_after_a_429(window_ki
     # the header-based layer alone on a fixed window (the fallback when the shared store is down): a full
     # fixed window refuses every sharer until it ends, so an overflow costs a 429 per sharer. Counting the
     # others from the window's learned start, scaled to the whole window, keeps the overflows rare
-    # (2026-11-30: 1.2-1.3 % of requests, 1.4-1.8 % with a loaded host's latency and send jitter; 20 %
-    # with no fixed-window handling, 9 % with the hold after a 429 alone). The steering is more careful
-    # than before, so the utilisation bound is 0.83 (0.846-0.863 measured; it was 0.85 at 9 % 429s).
+    # (2026-11-30: 1.7-2.1 % of requests, calm or with a loaded host's latency and send jitter; 20 % with
+    # no fixed-window handling, 9 % with a long hold after a 429 alone; utilisation 0.853-0.868).
     noise = {"latency": (0.002, 0.02), "send_jitter": 0.03} if jitter else {}
     runs = [simulate([75] * 8, seed=seed, window_kind=window_kind, **noise) for seed in (1, 2, 3, 4)]
     assert sum(run["rejected"] for run in runs) <= 0.025 * sum(run["sent"] for run in runs)
-    assert sum(run["utilisation"] for run in runs) / len(runs) >= 0.83
+    assert sum(run["utilisation"] for run in runs) / len(runs) >= 0.84
 
 
 def test_survivors_take_over_when_sharers_finish():
