@@ -38,11 +38,13 @@ def simulate(
     latency=(0.002, 0.006),
     start_spread: float = 0.02,
     window_kind: str = "sliding",
+    send_jitter: float = 0.0015,
 ) -> dict:
     """Sequential senders (one limiter each, like one process each) against the sandbox's ``window_kind``.
 
     Each sender: reserve -> wait -> send -> response -> observe; after a 429 it waits ``Retry-After``
-    and sends again, like the hook. Returns per-sender finish times, 429 count and a quota trace.
+    and sends again, like the hook. ``send_jitter``: how late a send may leave after its slot (sleep
+    overshoot, larger on a loaded host). Returns per-sender finish times, 429 count and a quota trace.
     """
     senders = len(workloads)
     rnd = random.Random(seed)
@@ -77,7 +79,7 @@ def simulate(
             if delay < 0:
                 push(t + 0.005, "try", i)
             else:
-                push(t + delay + rnd.uniform(0, 0.0015), "send", i)
+                push(t + delay + rnd.uniform(0, send_jitter), "send", i)
         elif kind == "send":
             stats["sent"] += 1
             stats["first"] = t if stats["first"] is None else stats["first"]
@@ -141,14 +143,17 @@ def test_eight_senders_joining_over_three_seconds_stay_within_the_429_budget():
 
 
 @pytest.mark.parametrize("window_kind", ["fixed", "fixed-aligned"])
-def test_eight_senders_on_a_fixed_window_hold_their_quotas_after_a_429(window_kind):
+@pytest.mark.parametrize("jitter", [False, True], ids=["calm", "loaded-host"])
+def test_eight_senders_on_a_fixed_window_hold_their_quotas_after_a_429(window_kind, jitter):
     # the header-based layer alone on a fixed window (the fallback when the shared store is down): a full
-    # fixed window refuses every sharer until it ends, so an overflow costs a 429 per sharer; holding the
-    # quotas after a 429 halves what that costs (20 % of requests before, ~9 % now). Issue 19's 2 % is
-    # NOT met here: that needs the window's start, which the headers give only to the second.
-    runs = [simulate([75] * 8, seed=seed, window_kind=window_kind) for seed in (1, 2, 3, 4)]
-    assert sum(run["rejected"] for run in runs) <= 0.12 * sum(run["sent"] for run in runs)
-    assert sum(run["utilisation"] for run in runs) / len(runs) >= 0.85
+    # fixed window refuses every sharer until it ends, so an overflow costs a 429 per sharer. Counting the
+    # others from the window's learned start, scaled to the whole window, keeps the overflows rare
+    # (2026-11-30: 1.7-2.1 % of requests, calm or with a loaded host's latency and send jitter; 20 % with
+    # no fixed-window handling, 9 % with a long hold after a 429 alone; utilisation 0.853-0.868).
+    noise = {"latency": (0.002, 0.02), "send_jitter": 0.03} if jitter else {}
+    runs = [simulate([75] * 8, seed=seed, window_kind=window_kind, **noise) for seed in (1, 2, 3, 4)]
+    assert sum(run["rejected"] for run in runs) <= 0.025 * sum(run["sent"] for run in runs)
+    assert sum(run["utilisation"] for run in runs) / len(runs) >= 0.84
 
 
 def test_survivors_take_over_when_sharers_finish():
@@ -286,6 +291,19 @@ def test_a_reset_that_frees_every_slot_at_once_is_learned_as_a_fixed_window():
     limiter.observe(
         RateAnswer(200, LIMIT, LIMIT - 1, None, sent_at=0.4)
     )  # and empty 0.4 s later: a fixed reset
+    assert limiter.window_kind == "fixed"
+
+
+def test_a_drop_seen_a_window_later_is_learned_as_a_fixed_window():
+    # a process of one request a window sees the count once a window: a fixed reset shows as a drop
+    # between two answers a window apart, not half a window
+    clock = FakeClock()
+    limiter = RateLimiter(LIMIT, WINDOW, clock=clock, rng=random.Random(1))
+    limiter.reserve()
+    limiter.observe(RateAnswer(200, LIMIT, LIMIT - 14, None, sent_at=0.0))
+    clock.now = 2.05
+    limiter.reserve()
+    limiter.observe(RateAnswer(200, LIMIT, LIMIT - 4, None, sent_at=2.05))
     assert limiter.window_kind == "fixed"
 
 
