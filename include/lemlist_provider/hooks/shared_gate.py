@@ -48,7 +48,9 @@ class ReserveState(NamedTuple):
         """The state from what the store holds (``None``: nothing, or a shape this version did not write)."""
         if not stored or len(stored) != len(cls._fields):
             return None
-        return cls(*(kind(value) for kind, value in zip((int, float, float, int, int, float), stored, strict=True)))
+        return cls(
+            *(kind(value) for kind, value in zip((int, float, float, int, int, float), stored, strict=True))
+        )
 
 
 class OutsideReserve:
