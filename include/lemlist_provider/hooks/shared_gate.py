@@ -70,13 +70,16 @@ class OutsideReserve:
       at the server), and one that wants more than it is left shows it, so the level follows it up;
     * a lone outside request (a sample of 1 with no reserve yet) does not start one: it is as likely a
       request of ours counted at the edge of the window;
-    * for a window after a reserve starts, the sender may have just started and its sample is only part of
-      its use: the level is then at least its pace since, over a whole window (samples that grew from
-      ``seen_excess`` to ``excess`` in ``t`` seconds: ``(excess - seen_excess) * window / t``). Without
-      this the level climbs one sample behind a new sender all through its first window while the
-      deployment, still seeing room, fills the window: near its end both are refused. A sample that grew
-      is first seen soon after the request that made it grow, so the estimate of each growth is the
+    * for a window after outside requests are first seen, the sender may have just started and its sample
+      is only part of its use: the level is then at least its pace since, over a whole window (samples
+      that grew from ``seen_excess`` to ``excess`` in ``t`` seconds: ``(excess - seen_excess) * window /
+      t``). Without this the level climbs one sample behind a new sender all through its first window
+      while the deployment, still seeing room, fills the window: near its end both are refused. A sample
+      that grew is first seen soon after the request that made it grow, so each growth's estimate is the
       largest and the level keeps it;
+    * in the next window the samples show the sender's whole use: the level is the largest sample since
+      it was first seen plus ``headroom``, replacing the first window's estimate (two requests counted
+      close together, by a deployment that started after the sender, make that estimate too high);
     * a sample that asks for the level again confirms it; without one for ``hold`` windows the reserve
       gives back one slot, so it decays slowly once the outside sender slows down or stops (one slot per
       10 s at lemlist's 2 s window);
@@ -239,8 +242,8 @@ class LayeredGate:
     def _reserve(self, stored: tuple | None) -> int:
         """Slots of the shared window to keep free for senders outside the deployment (``OutsideReserve``),
         from the store's state as it is at this take (``stored``): a level another process raised a moment
-        ago holds this take too. (Read only at this process's own answers, a process sending once a second
-        kept taking slots for up to a second after the reserve had given them away.)"""
+        ago holds this take too. A process that read it only at its own answers, sending once a second,
+        would take slots for up to a second after the reserve had given them away."""
         self._reserve_state = ReserveState.of(stored)
         return self.outside.value(self._reserve_state)
 
