@@ -177,8 +177,8 @@ class RateLimiter:
         self._shared_seen = False  # alone since the start: ramp up (others may be starting too)
         #: "sliding" until a reset is seen that frees (nearly) every slot at once: then "fixed"
         self.window_kind = "sliding"
-        self._last_count: tuple[float, int] | None = None  # (when, server count) of the last answer
-        self._last_sent: tuple[float, int] | None = None  # (sent at, server count) of the last answer
+        #: (answered at, sent at, server count) of the last answer
+        self._last_answer: tuple[float, float, int] | None = None
         self._window_start: float | None = None  # when the server's fixed window began (send-time clock)
         self._others_seen: deque[tuple[float, int]] = deque(maxlen=64)
 
@@ -250,9 +250,9 @@ class RateLimiter:
         """The server's count of the window as the last answer (at most a quarter window old) told it, or
         this process's own sends in the window if none is that fresh: every sender's sends, not only ours."""
         with self._lock:
-            last = self._last_count
+            last = self._last_answer
             fresh = last is not None and self._clock() - last[0] <= self.window / 4
-        return max(last[1] if fresh else 0, self.recent_sends())
+        return max(last[2] if fresh else 0, self.recent_sends())
 
     def take_over(self) -> None:
         """Pace from now on at the share this process had in the shared window, or the room the others
@@ -356,9 +356,9 @@ class RateLimiter:
                 self.limit = limit  # the server knows the real budget better than the connection
             ref = sent_at if sent_at is not None else now
             count = self.limit - remaining
-            start = self._window_began(ref, count)
+            start = self._window_began(now, ref, count)
             own = max(1, sum(1 for t in self._own if start < t <= ref + 1e-6))
-            others = self._others_in_window(now, max(0, count - own), count, ref - start)
+            others = self._others_in_window(now, max(0, count - own), ref - start)
             if others:
                 self._shared_seen = True
             # the count as it will be with our current quota (a change of ours shows in it later)
@@ -390,7 +390,7 @@ class RateLimiter:
                 return
             self._decide(server, others)
 
-    def _window_began(self, ref: float, count: int) -> float:
+    def _window_began(self, now: float, ref: float, count: int) -> float:
         """When the server's window counted by the answer to the request sent at ``ref`` began, learning
         the server's kind of window on the way; our own requests since then are the ones it counted.
 
@@ -409,12 +409,12 @@ class RateLimiter:
         the others' early in each one. The start is returned a fiftieth of a window early, so that our
         request that opened the window counts as ours despite send-time jitter.
         """
-        last, self._last_sent = self._last_sent, (ref, count)
+        last, self._last_answer = self._last_answer, (now, ref, count)
         if (
             self.window_kind == "sliding"
             and last is not None
-            and ref - last[0] < self.window * self.reset_gap
-            and last[1] >= self.limit // 2
+            and ref - last[1] < self.window * self.reset_gap
+            and last[2] >= self.limit // 2
             and count <= self.limit // 4
         ):
             self.window_kind = "fixed"
@@ -425,14 +425,14 @@ class RateLimiter:
             start += (ref - start) // self.window * self.window  # the window the grid puts ref in
         if count <= 1:
             start = ref
-        elif last is not None and count < last[1]:
-            start = min(ref, max(last[0], ref - count * self.window / self.limit))
+        elif last is not None and count < last[2]:
+            start = min(ref, max(last[1], ref - count * self.window / self.limit))
         if start is None:
             start = ref - self.window
         self._window_start = start
         return self._window_start - self.window / 50
 
-    def _others_in_window(self, now: float, others: int, count: int, elapsed: float) -> int:
+    def _others_in_window(self, now: float, others: int, elapsed: float) -> int:
         """The others' count to steer by: the largest seen over the last window, not the current one.
 
         Right after a fixed reset the server's count no longer shows the others, who are still sending,
@@ -441,7 +441,6 @@ class RateLimiter:
         window the others' count so far, ``elapsed`` into it, is scaled to the whole window: what they
         send in the rest of it counts too, and unscaled, a count early in the window looked like room.
         """
-        self._last_count = (now, count)
         if self.window_kind == "fixed":
             # rounded up: in simulation the scaled count fell short of the others' final one more often
             others = math.ceil(others * self.window / max(elapsed, self.window * self.min_phase) - 1e-9)

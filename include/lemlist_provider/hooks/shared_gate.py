@@ -23,7 +23,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import NamedTuple, get_type_hints
 
 from .ratelimit import RateAnswer, RateLimiter
 from .shared_window import StoreUnavailable, WindowStore
@@ -48,9 +48,11 @@ class ReserveState(NamedTuple):
         """The state from what the store holds (``None``: nothing, or a shape this version did not write)."""
         if not stored or len(stored) != len(cls._fields):
             return None
-        return cls(
-            *(kind(value) for kind, value in zip((int, float, float, int, int, float), stored, strict=True))
-        )
+        return cls(*(kind(value) for kind, value in zip(_RESERVE_KINDS, stored, strict=True)))
+
+
+#: each field's type (``int`` or ``float``), in order: what ``ReserveState.of`` converts the stored numbers to
+_RESERVE_KINDS = tuple(get_type_hints(ReserveState).values())
 
 
 class OutsideReserve:
@@ -175,7 +177,6 @@ class LayeredGate:
         self._retry_at = 0.0
         self._taken: deque[tuple[float, int]] = deque(maxlen=256)  # (monotonic, window count) per slot
         self.outside = OutsideReserve(self.limit, self.window)
-        self._reserve_state: ReserveState | None = None  # the store's, as last read or written
         self.fallbacks = 0  # outages seen (the Stats counter's value in this process)
         # no learning about outside senders before this (``time.monotonic``): just after an outage the
         # server still counts sends the store never saw, this process's and those of processes not back yet
@@ -244,8 +245,7 @@ class LayeredGate:
         from the store's state as it is at this take (``stored``): a level another process raised a moment
         ago holds this take too. A process that read it only at its own answers, sending once a second,
         would take slots for up to a second after the reserve had given them away."""
-        self._reserve_state = ReserveState.of(stored)
-        return self.outside.value(self._reserve_state)
+        return self.outside.value(ReserveState.of(stored))
 
     def _learn(self, update: Callable[[ReserveState | None], ReserveState | None]) -> None:
         """Read the store's reserve, apply ``update``, write it back when it changed. Two processes may
@@ -258,10 +258,8 @@ class LayeredGate:
             new = update(state)
             if new is not None and new != state:
                 store.write_reserve(new)
-                state = new
         except StoreUnavailable:
             return  # the next take finds the store down and falls back
-        self._reserve_state = state
 
     def _took(self, count: int) -> None:
         now = time.monotonic()
