@@ -355,6 +355,22 @@ def test_a_reserve_raised_by_another_process_holds_the_next_take_at_once(tmp_pat
     assert time.monotonic() - started >= 1.9  # the one slot left is the one taken: wait for it to age out
 
 
+@pytest.mark.parametrize(
+    "stored", ["garbage", "7", "1e999,1.0,0.0,0,0,0.0", "nan,1.0,0.0,0,0,0.0", "6,1.0,x,0,0,0.0"]
+)
+def test_a_reserve_this_version_did_not_write_reads_as_none_and_the_gate_still_sends(tmp_path, stored):
+    """The store is shared (another version, a hand edit): a value that is not a reserve is no reserve, and
+    the take goes on instead of failing the request."""
+    from lemlist_provider.hooks.shared_window import LocalWindow, local_store_path
+
+    path = local_store_path(str(tmp_path), "odd-reserve")
+    window = LocalWindow(path, 7, 2.0)
+    window._reserve_sql("INSERT OR REPLACE INTO outside_reserve (id, state) VALUES (1, ?)", stored)
+    assert ReserveState.of(window.read_reserve()) is None
+    gate = LayeredGate(lambda: LocalWindow(path, 7, 2.0), RateLimiter(7, 2.0))
+    assert gate.acquire() < 0.1 and gate.shared
+
+
 def test_the_reserve_is_shared_through_redis(redis_url):
     from lemlist_provider.hooks.shared_window import RedisWindow
 

@@ -45,10 +45,15 @@ class ReserveState(NamedTuple):
 
     @classmethod
     def of(cls, stored: tuple | None) -> ReserveState | None:
-        """The state from what the store holds (``None``: nothing, or a shape this version did not write)."""
+        """The state from what the store holds (``None``: nothing, or a value this version did not write:
+        another shape, or numbers no reserve has, such as ``inf``; the store is shared, so it is read as
+        no reserve rather than trusted)."""
         if not stored or len(stored) != len(cls._fields):
             return None
-        return cls(*(kind(value) for kind, value in zip(_RESERVE_KINDS, stored, strict=True)))
+        try:
+            return cls(*(kind(value) for kind, value in zip(_RESERVE_KINDS, stored, strict=True)))
+        except (ValueError, OverflowError):
+            return None
 
 
 #: each field's type (``int`` or ``float``), in order: what ``ReserveState.of`` converts the stored numbers to
