@@ -33,13 +33,14 @@ import requests
 from lemlist_provider.hooks.transport import LEMLIST_API as REAL_LEMLIST_URL
 from lemlist_sandbox import DEMO_KEY, SandboxServer, free_port
 
-from . import PROJECT
+from . import PROJECT, sqlite_connect
 from .processes import ProcessGroup, stop_all
 from .rest import TERMINAL_RUN_STATES, AirflowClient
 
 ADMIN_USER = "admin"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))  # this venv's, whatever PATH says
+SQLITE_CONNECT_ARGS = f"{sqlite_connect.__name__}.CONNECT_ARGS"  # an import path, for [database]
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,10 @@ class LocalAirflow:
             }
         )
         env.update(self.extra_env)
+        # SQLite: every process waits up to 30 s for another's write lock instead of failing after 5 s
+        if env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite"):
+            for option in ("SQL_ALCHEMY_CONNECT_ARGS", "SQL_ALCHEMY_CONNECT_ARGS_ASYNC"):
+                env.setdefault(f"AIRFLOW__DATABASE__{option}", SQLITE_CONNECT_ARGS)
         # with Celery, the broker's Redis also holds the key's shared send window (airflow_settings.yaml puts
         # LEMLIST_RATE_STORE in the connection's extra): every worker on every host takes slots from it
         broker = env.get("AIRFLOW__CELERY__BROKER_URL", "")
