@@ -22,11 +22,13 @@ before resending or raise the typed error:
 
 from __future__ import annotations
 
+import calendar
 import json
 import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
@@ -61,6 +63,27 @@ def _header(headers: Mapping[str, str], name: str, cast: type = float) -> Any:
     try:
         return cast(float(headers[name]))
     except (KeyError, ValueError):
+        return None
+
+
+_MONTHS = {name: number for number, name in enumerate(calendar.month_abbr) if name}
+
+
+def reset_epoch(value: str | None) -> float | None:
+    """``X-RateLimit-Reset`` as epoch seconds. lemlist sends a JavaScript ``Date.toString()`` (``Tue Feb 16 2021
+    09:02:42 GMT+0100 (Central European Standard Time)``): a date to the second. Parsed without the process's
+    locale (``strptime``'s ``%b`` follows it); anything else is ``None``."""
+    try:
+        _, month, day, year, clock, zone = (value or "").split(" (", 1)[0].split()
+        hours, minutes, seconds = (int(part) for part in clock.split(":"))
+        if not (zone.startswith("GMT") and len(zone) == 8 and zone[3] in "+-"):
+            return None
+        offset = timedelta(hours=int(zone[4:6]), minutes=int(zone[6:8])) * (1 if zone[3] == "+" else -1)
+        moment = datetime(
+            int(year), _MONTHS[month], int(day), hours, minutes, seconds, tzinfo=timezone(offset)
+        )
+        return moment.timestamp()
+    except (ValueError, KeyError, OverflowError):
         return None
 
 
@@ -129,7 +152,8 @@ class Call:
         """
         retry_after, limit = _header(headers, "Retry-After"), _header(headers, "X-RateLimit-Limit", int)
         remaining = _header(headers, "X-RateLimit-Remaining", int)
-        self.gate.observe(RateAnswer(status, limit, remaining, retry_after, self.sent_at))
+        reset = reset_epoch(headers.get("X-RateLimit-Reset"))
+        self.gate.observe(RateAnswer(status, limit, remaining, retry_after, self.sent_at, reset))
         if self.with_key:
             self.owner.note_pacing(self.gate)
         content_type = headers.get("Content-Type") or ""

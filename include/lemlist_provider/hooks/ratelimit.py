@@ -71,6 +71,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import NamedTuple, Protocol
 
+from .bursts import WindowBursts
+
 DEFAULT_LIMIT = 20
 DEFAULT_WINDOW = 2.0
 
@@ -84,6 +86,8 @@ class RateAnswer(NamedTuple):
     remaining: int | None
     retry_after: float | None
     sent_at: float | None = None
+    #: ``X-RateLimit-Reset`` in epoch seconds of the server's clock (a date to the second), if sent
+    reset: float | None = None
 
 
 class SendGate(Protocol):
@@ -181,10 +185,18 @@ class RateLimiter:
         self._last_answer: tuple[float, float, int] | None = None
         self._window_start: float | None = None  # when the server's fixed window began (send-time clock)
         self._others_seen: deque[tuple[float, int]] = deque(maxlen=64)
+        #: bursts held a window (``bursts.py``) once an answer said when the window frees; else paced quotas
+        self._bursts = WindowBursts(self.limit, self.window)
+        self._bursting = False
 
     @property
     def enabled(self) -> bool:
         return self.limit > 0 and self.window > 0
+
+    @property
+    def pacing(self) -> str:
+        """``bursts`` once an answer carried lemlist's reset date (``bursts.py``), else ``quotas``."""
+        return "bursts" if self._bursting else "quotas"
 
     @property
     def sharers(self) -> float:
@@ -278,6 +290,11 @@ class RateLimiter:
                 if self._probing:
                     return -1.0
                 self._probing = True
+            if self._bursting:
+                at = max(now, self._paused_until, self._bursts.held_until)
+                self._prune(now)
+                self._own.append(at)
+                return at - now
             at = max(now, self._next, self._paused_until)
             self._prune(now)
             k = self._quota
@@ -326,15 +343,19 @@ class RateLimiter:
         """
         if not self.enabled:
             return
-        status, limit, remaining, retry_after, sent_at = answer
+        status, limit, remaining, retry_after, sent_at, reset = answer
         with self._lock:
             now = self._clock()
             first_probe = first = not self._probed
             self._probing = False
             self._probed = True
+            self._bursting = self._bursting or reset is not None
             if status == 429:
                 if sent_at is not None:
                     self._forget(sent_at)  # a rejected request uses no budget: keep the own count true
+                if self._bursting:
+                    self._paused_until = max(self._paused_until, self._bursts.rejected(now, retry_after))
+                    return
                 pause = retry_after if retry_after and retry_after > 0 else self.window / 2
                 # resume at a random phase too (everyone who got a 429 now was told the same Retry-After)
                 pause += self._rng.random() * self.window / max(1, self._quota)
@@ -353,9 +374,13 @@ class RateLimiter:
             if remaining is None or not limit:
                 return
             if limit != self.limit and limit > 0:
-                self.limit = limit  # the server knows the real budget better than the connection
+                # the server knows the real budget better than the connection
+                self.limit = self._bursts.limit = limit
             ref = sent_at if sent_at is not None else now
             count = self.limit - remaining
+            if self._bursting:
+                self._burst_answered(now, ref, count)
+                return
             start = self._window_began(now, ref, count)
             own = max(1, sum(1 for t in self._own if start < t <= ref + 1e-6))
             others = self._others_in_window(now, max(0, count - own), ref - start)
@@ -389,6 +414,18 @@ class RateLimiter:
                     self._decide(server, others)
                 return
             self._decide(server, others)
+
+    def _burst_answered(self, now: float, ref: float, count: int) -> None:
+        """An answer while bursting: the others' count over the last window (``take_over`` reads it), the
+        estimate ``note_pacing`` logs (our sends in the window as the quota), then the burst's own rule."""
+        self._last_answer = (now, ref, count)
+        own = max(1, sum(1 for t in self._own if ref - self.window < t <= ref + 1e-6))
+        self._others_seen.append((now, max(0, count - own)))
+        others = self._largest_others(now, 0)
+        self._shared_seen = self._shared_seen or others > 0
+        self._quota = min(self.limit, own)
+        self._sharers = (others + own) / own
+        self._bursts.answered(now, count, others)
 
     def _window_began(self, now: float, ref: float, count: int) -> float:
         """When the server's window counted by the answer to the request sent at ``ref`` began, learning

@@ -344,7 +344,7 @@ class LayeredGate:
         self.header.observe(answer)
         if self._down or time.monotonic() < self._learn_after:
             return
-        status, limit, remaining, _, sent_at = answer
+        status, limit, remaining, sent_at = answer.status, answer.limit, answer.remaining, answer.sent_at
         if status == 429:
             # every send of the deployment had its slot in the shared window: only a sender outside it
             # (or a request counted late) can fill the server's window over it
