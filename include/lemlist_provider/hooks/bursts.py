@@ -27,9 +27,10 @@ least ``floor``, since senders that do not burst together (a process that starte
 a 429 out of step) raise the count by less than they may send; alone over the last window, it is 1.
 
 Known limit: a process that starts while the others' bursts already fill each window sends the first request
-of each window after them, finds the window full and is refused about once a window, until the others finish;
-in simulation, eight processes of 75 requests joining over 3 s: 0.7 % of requests refused on a sliding window,
-2-6 % on a fixed one (the paced quotas: 0.5 % and 2-3 %). See docs/rate-limiting.md.
+of each window after them, finds the window full and is refused about once a window, until the others finish.
+Eight processes joining over 3 s: 2.6 % of requests refused on the sandbox's sliding window (the paced
+quotas: 1.0 %); in simulation 0.7 % sliding, 6.3 % fixed, 13 % fixed-aligned (paced: 0.5 / 2.2 / 2.8 %).
+See docs/rate-limiting.md.
 """
 
 from __future__ import annotations
