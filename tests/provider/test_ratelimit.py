@@ -20,6 +20,7 @@ import time
 import pytest
 
 from lemlist_provider.hooks.async_lemlist import LemlistAsyncHook
+from lemlist_provider.hooks.bursts import WindowBursts
 from lemlist_provider.hooks.lemlist import LemlistHook
 from lemlist_provider.hooks.policy import reset_epoch
 from lemlist_provider.hooks.ratelimit import RateAnswer, RateLimiter
@@ -264,6 +265,23 @@ def test_a_bursting_sender_holds_a_window_when_the_room_left_is_in_flight():
     limiter.observe(RateAnswer(200, LIMIT, LIMIT - 16, None, sent_at=0.04, reset=1_000_002.0))
     # ...16 is: every thread waits a window (and a margin) from that answer
     assert limiter.reserve() == pytest.approx(WINDOW * 1.005)
+
+
+def test_concurrent_async_calls_measure_the_rise_of_the_count_per_task():
+    # the async hook's calls share one thread: the rise between two answers of one call is what every sender
+    # put out meanwhile; taken across the calls of the thread it would be smaller, and the bursts too long
+    bursts = WindowBursts(LIMIT, WINDOW)
+
+    async def call(first: int, second: int) -> None:
+        bursts.answered(0.0, first, others=3)
+        await asyncio.sleep(0)
+        bursts.answered(0.01, second, others=3)
+
+    async def main() -> None:
+        await asyncio.gather(call(1, 7), call(2, 8))  # answered in the order 1, 2, 7, 8
+
+    asyncio.run(main())
+    assert bursts.concurrency(0.02, others=3) == 6
 
 
 def test_a_429_pauses_every_thread_until_retry_after():

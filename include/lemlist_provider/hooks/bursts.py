@@ -20,7 +20,8 @@ Bursts need no estimate of the others' share:
   paused longer lost the others' rhythm and came back into windows they had already filled.
 
 ``concurrency`` is learned from the count. The rise between two consecutive answers of one thread in a
-burst is what every sender together put out while that thread's request was in flight; the ``quantile`` of
+burst is what every sender together put out while that thread's request was in flight (for the async
+hook, whose calls share a thread: one task's consecutive answers); the ``quantile`` of
 the rises over the last ``memory`` windows is taken (their largest counts a sender that got two requests in
 while a slow answer came back). Before any rise it is every sender seen so far, plus us and one; it is at
 least ``floor``, since senders that do not burst together (a process that started later, or came back from
@@ -35,8 +36,18 @@ See docs/rate-limiting.md.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import deque
+
+
+def _flow() -> int:
+    """Who is answered: the asyncio task (the async hook's calls share one thread), else the thread."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no event loop in this thread
+        task = None
+    return id(task) if task is not None else threading.get_ident()
 
 
 class WindowBursts:
@@ -57,7 +68,7 @@ class WindowBursts:
     def __init__(self, limit: int, window: float) -> None:
         self.limit, self.window = limit, window
         self.held_until = 0.0
-        self._previous: dict[int, int] = {}  # per thread: the count of its last answer in this burst
+        self._previous: dict[int, int] = {}  # per thread or task: the count of its last answer in this burst
         self._rises: deque[tuple[float, int]] = deque(maxlen=512)
 
     def concurrency(self, now: float, others: int) -> int:
@@ -73,11 +84,13 @@ class WindowBursts:
     def answered(self, now: float, count: int, others: int) -> None:
         """An answer counted ``count`` in the window: learn the concurrency, and hold when the room left is
         what the senders may still have in flight."""
-        thread = threading.get_ident()
-        previous = self._previous.get(thread)
+        flow = _flow()
+        previous = self._previous.get(flow)
         if previous is not None and count > previous:
             self._rises.append((now, count - previous))
-        self._previous[thread] = count
+        if len(self._previous) >= 1024:  # tasks that are gone: a burst has far fewer
+            self._previous.clear()
+        self._previous[flow] = count
         spare = self.spare if others else 0  # alone, the whole window is ours
         if count > self.limit - self.concurrency(now, others) - spare:
             self.held_until = max(self.held_until, now + self.window * (1 + self.margin))

@@ -3,7 +3,13 @@
 lemlist allows ``limit`` requests per ``window`` seconds per key (20 per 2 s) and tells every client, in
 each response, how much of the window is used (``X-RateLimit-Limit`` - ``X-RateLimit-Remaining``). That
 count is the only state all processes holding the key share. Whether the window slides or is fixed is not
-documented: the limiter starts as for a sliding window and learns a fixed one (see the end).
+documented.
+
+**Two ways to spend it.** Once an answer carries ``X-RateLimit-Reset`` (lemlist's all do), the limiter sends
+in bursts held a window (``bursts.py``): one rule for a sliding and a fixed window, with nothing to estimate
+about the others' share, where the quotas below let 2-4 % of requests be refused on a fixed window. An
+answer without it (a proxy that drops the header, another server) keeps the integer quotas described here,
+which start as for a sliding window and learn a fixed one (see the end).
 
 **Integer quotas.** Each process holds an integer quota ``k`` (requests per window), sends at the period
 ``window / k * (1 + margin)`` and never has more than ``k`` requests in its own trailing window. Such a
@@ -349,7 +355,8 @@ class RateLimiter:
             first_probe = first = not self._probed
             self._probing = False
             self._probed = True
-            self._bursting = self._bursting or reset is not None
+            # lemlist's answers carry both; a server (or proxy) that drops the count keeps the quotas
+            self._bursting = self._bursting or (reset is not None and remaining is not None)
             if status == 429:
                 if sent_at is not None:
                     self._forget(sent_at)  # a rejected request uses no budget: keep the own count true
