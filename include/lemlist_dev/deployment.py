@@ -156,7 +156,7 @@ class LocalAirflow:
             }
         )
         env.update(self.extra_env)
-        # SQLite: every process waits up to 30 s for another's write lock instead of failing after 5 s
+        # SQLite: every process waits up to 15 s for another's write lock instead of failing after 5 s
         if env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite"):
             for option in ("SQL_ALCHEMY_CONNECT_ARGS", "SQL_ALCHEMY_CONNECT_ARGS_ASYNC"):
                 env.setdefault(f"AIRFLOW__DATABASE__{option}", SQLITE_CONNECT_ARGS)

@@ -39,13 +39,13 @@ print(round(time.monotonic() - start, 1), flush=True)
 
 
 @pytest.mark.slow
-def test_airflow_processes_of_a_sqlite_deployment_wait_30_s_for_a_lock(tmp_path):
+def test_airflow_processes_of_a_sqlite_deployment_wait_15_s_for_a_lock(tmp_path):
     local = LocalAirflow(tmp_path / "home", NO_LEMLIST)
     local.home.mkdir()
     pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
     with subprocess.Popen([sys.executable, "-c", PROBE], env=local.env(), **pipes) as probe:
         # in ms, of the sync (pysqlite) and the async (aiosqlite) engine
-        assert probe.stdout.readline().split() == ["30000", "30000"]
+        assert probe.stdout.readline().split() == ["15000", "15000"]
         with closing(sqlite3.connect(local.home / "airflow.db", isolation_level=None)) as other:
             other.execute("BEGIN EXCLUSIVE")
             probe.stdin.write("go\n")
