@@ -3,7 +3,7 @@ the window frees (``X-RateLimit-Reset``), on a sliding window and a fixed one al
 
 The paced integer quotas of ``ratelimit.RateLimiter`` steer by the others' count, and on a fixed window the
 count seen early in the window understates them (it grows from 0 to its total, then drops at once): eight
-processes pacing on a fixed window had 2-9 % of their requests refused, and at most 0.83-0.89 of the budget.
+processes pacing on a fixed window had 1.7-3.9 % of their requests refused and kept 0.83-0.89 of the budget.
 Bursts need no estimate of the others' share:
 
 * every thread of the process sends as soon as it may, while the count seen in the window leaves room for
