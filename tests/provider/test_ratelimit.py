@@ -270,12 +270,12 @@ def test_a_bursting_sender_holds_a_window_when_the_room_left_is_in_flight():
 def test_concurrent_async_calls_measure_the_rise_of_the_count_per_task():
     # the async hook's calls share one thread: the rise between two answers of one call is what every sender
     # put out meanwhile; taken across the calls of the thread it would be smaller, and the bursts too long
-    bursts = WindowBursts(LIMIT, WINDOW)
+    bursts = WindowBursts(WINDOW)
 
     async def call(first: int, second: int) -> None:
-        bursts.answered(0.0, first, others=3)
+        bursts.answered(0.0, first, others=3, limit=LIMIT)
         await asyncio.sleep(0)
-        bursts.answered(0.01, second, others=3)
+        bursts.answered(0.01, second, others=3, limit=LIMIT)
 
     async def main() -> None:
         await asyncio.gather(call(1, 7), call(2, 8))  # answered in the order 1, 2, 7, 8

@@ -65,8 +65,8 @@ class WindowBursts:
     #: the hold lasts this fraction of a window longer than the window (send-time jitter)
     margin = 0.005
 
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit, self.window = limit, window
+    def __init__(self, window: float) -> None:
+        self.window = window
         self.held_until = 0.0
         self._previous: dict[int, int] = {}  # per thread or task: the count of its last answer in this burst
         self._rises: deque[tuple[float, int]] = deque(maxlen=512)
@@ -81,9 +81,9 @@ class WindowBursts:
             return others + 2
         return max(self.floor, rises[min(len(rises) - 1, int(self.quantile * len(rises)))])
 
-    def answered(self, now: float, count: int, others: int) -> None:
-        """An answer counted ``count`` in the window: learn the concurrency, and hold when the room left is
-        what the senders may still have in flight."""
+    def answered(self, now: float, count: int, others: int, limit: int) -> None:
+        """An answer counted ``count`` of ``limit`` in the window: learn the concurrency, and hold when the
+        room left is what the senders may still have in flight."""
         flow = _flow()
         previous = self._previous.get(flow)
         if previous is not None and count > previous:
@@ -92,7 +92,7 @@ class WindowBursts:
             self._previous.clear()
         self._previous[flow] = count
         spare = self.spare if others else 0  # alone, the whole window is ours
-        if count > self.limit - self.concurrency(now, others) - spare:
+        if count > limit - self.concurrency(now, others) - spare:
             self.held_until = max(self.held_until, now + self.window * (1 + self.margin))
             self._previous.clear()  # the next answers are another burst's
 

@@ -192,7 +192,7 @@ class RateLimiter:
         self._window_start: float | None = None  # when the server's fixed window began (send-time clock)
         self._others_seen: deque[tuple[float, int]] = deque(maxlen=64)
         #: bursts held a window (``bursts.py``) once an answer said when the window frees; else paced quotas
-        self._bursts = WindowBursts(self.limit, self.window)
+        self._bursts = WindowBursts(self.window)
         self._bursting = False
 
     @property
@@ -296,25 +296,28 @@ class RateLimiter:
                 if self._probing:
                     return -1.0
                 self._probing = True
+            self._prune(now)
             if self._bursting:
                 at = max(now, self._paused_until, self._bursts.held_until)
-                self._prune(now)
-                self._own.append(at)
-                return at - now
-            at = max(now, self._next, self._paused_until)
-            self._prune(now)
-            k = self._quota
-            if len(self._own) >= k:
-                # at most k of ours in any window, whatever the phase: the server's count is sum(k)
-                at = max(at, self._own[-k] + self.window * (1.0 + self._margin()))
-            if k == 1 and self.window_kind == "fixed" and self._window_start is not None:
-                # one request a window, early in it, sees only the start of the others' count, window
-                # after window (its period is the window's): in the second half the count tells their share
-                phase = (at - self._window_start) % self.window
-                at += max(0.0, self.window * self.min_phase - phase)
+            else:
+                at = self._paced_slot(now)
             self._own.append(at)
-            self._next = at + self._period()
             return at - now
+
+    def _paced_slot(self, now: float) -> float:
+        """When the next request may go out at the integer quota (the caller holds the lock)."""
+        at = max(now, self._next, self._paused_until)
+        k = self._quota
+        if len(self._own) >= k:
+            # at most k of ours in any window, whatever the phase: the server's count is sum(k)
+            at = max(at, self._own[-k] + self.window * (1.0 + self._margin()))
+        if k == 1 and self.window_kind == "fixed" and self._window_start is not None:
+            # one request a window, early in it, sees only the start of the others' count, window
+            # after window (its period is the window's): in the second half the count tells their share
+            phase = (at - self._window_start) % self.window
+            at += max(0.0, self.window * self.min_phase - phase)
+        self._next = at + self._period()
+        return at
 
     def acquire(self) -> float:
         """Wait (sleeping this thread) until this request may go out; returns the time waited."""
@@ -382,14 +385,14 @@ class RateLimiter:
                 return
             if limit != self.limit and limit > 0:
                 # the server knows the real budget better than the connection
-                self.limit = self._bursts.limit = limit
+                self.limit = limit
             ref = sent_at if sent_at is not None else now
             count = self.limit - remaining
             if self._bursting:
                 self._burst_answered(now, ref, count)
                 return
             start = self._window_began(now, ref, count)
-            own = max(1, sum(1 for t in self._own if start < t <= ref + 1e-6))
+            own = self._own_counted(start, ref)
             others = self._others_in_window(now, max(0, count - own), ref - start)
             if others:
                 self._shared_seen = True
@@ -426,13 +429,18 @@ class RateLimiter:
         """An answer while bursting: the others' count over the last window (``take_over`` reads it), the
         estimate ``note_pacing`` logs (our sends in the window as the quota), then the burst's own rule."""
         self._last_answer = (now, ref, count)
-        own = max(1, sum(1 for t in self._own if ref - self.window < t <= ref + 1e-6))
+        own = self._own_counted(ref - self.window, ref)
         self._others_seen.append((now, max(0, count - own)))
         others = self._largest_others(now, 0)
         self._shared_seen = self._shared_seen or others > 0
         self._quota = min(self.limit, own)
         self._sharers = (others + own) / own
-        self._bursts.answered(now, count, others)
+        self._bursts.answered(now, count, others, self.limit)
+
+    def _own_counted(self, start: float, ref: float) -> int:
+        """Our requests the server counted in the window from ``start`` to our request sent at ``ref`` (at
+        least that one)."""
+        return max(1, sum(1 for t in self._own if start < t <= ref + 1e-6))
 
     def _window_began(self, now: float, ref: float, count: int) -> float:
         """When the server's window counted by the answer to the request sent at ``ref`` began, learning
